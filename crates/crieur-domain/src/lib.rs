@@ -1,0 +1,14 @@
+//! Crieur's domain: pure types and rules, shared by every other crate.
+//!
+//! Nothing here performs I/O, reads the clock or the environment: values are parsed
+//! at the boundary into the types below and trusted everywhere else.
+
+pub mod address;
+pub mod language;
+pub mod nis;
+pub mod territory;
+pub mod text;
+
+pub use language::Language;
+pub use nis::{Level, NisCode};
+pub use territory::{Territories, Territory};

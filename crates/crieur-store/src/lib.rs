@@ -1,0 +1,69 @@
+//! Crieur's storage: small traits split by role, and the backends implementing them.
+//!
+//! The backend is chosen once, from the database URL's scheme. Nothing above this
+//! crate writes SQL, and no error is ever turned into "not found".
+
+mod addresses;
+mod boundaries;
+mod error;
+mod sqlite;
+
+pub use addresses::{AddressRegistryStore, ImportOutcome, RegistrySource};
+pub use boundaries::{BoundaryStore, StoredBoundary};
+pub use error::StoreError;
+
+use std::sync::Arc;
+
+/// Everything a backend provides.
+#[async_trait::async_trait]
+pub trait Backend: BoundaryStore + AddressRegistryStore + Send + Sync + std::fmt::Debug {
+    /// Checks the database answers (for `/healthz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// "sqlite" or "postgres", for logs and the health report.
+    fn kind(&self) -> &'static str;
+}
+
+/// A handle on the chosen backend, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store(Arc<dyn Backend>);
+
+impl Store {
+    /// Opens the database named by `url`, creating it if needed, and brings its
+    /// schema up to date.
+    ///
+    /// `sqlite://path` (or `sqlite:path`) selects the embedded backend.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let scheme = url
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match scheme.as_str() {
+            "sqlite" => Ok(Store(Arc::new(sqlite::SqliteStore::open(url).await?))),
+            "postgres" | "postgresql" => Err(StoreError::Unsupported(
+                "PostgreSQL is not yet supported: this version stores data in SQLite only; \
+                 use a sqlite:// database URL"
+                    .into(),
+            )),
+            _ => Err(StoreError::Unsupported(format!(
+                "unknown database URL scheme {scheme:?}: expected sqlite://FILE"
+            ))),
+        }
+    }
+
+    pub fn boundaries(&self) -> &dyn BoundaryStore {
+        &*self.0
+    }
+
+    pub fn addresses(&self) -> &dyn AddressRegistryStore {
+        &*self.0
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.0.ping().await
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+}

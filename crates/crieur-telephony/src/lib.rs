@@ -1,0 +1,4 @@
+//! Telephony: SIP signalling, RTP media (G.711, RFC 4733 events) and text-to-speech
+//! prompts, for voice alerts and for the hotline's calls.
+//!
+//! It places and answers calls for others; it never decides whom to call.

@@ -1,0 +1,114 @@
+//! Headless Chromium through chromedriver, cleaned up even when a test panics.
+
+use fantoccini::{Client, ClientBuilder};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running chromedriver (hence its Chromium) with a throw-away profile.
+#[derive(Debug)]
+pub struct Browser {
+    child: Child,
+    port: u16,
+    chromium: PathBuf,
+    profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver, or returns `None` (test skipped) when Chromium or its
+    /// driver is not installed. See [`crate::peer`] for the skipping rule.
+    ///
+    /// # Panics
+    /// When chromedriver cannot start or does not listen within 10 s.
+    pub fn start() -> Option<Browser> {
+        let hint = "apt-get install -y chromium chromium-driver";
+        let chromium = crate::peer("Chromium", &["/usr/bin/chromium", "chromium"], hint)?;
+        let driver = crate::peer(
+            "chromedriver",
+            &["/usr/bin/chromedriver", "chromedriver"],
+            hint,
+        )?;
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let profile = tempfile::tempdir().expect("a temporary profile folder");
+        let child = Command::new(driver)
+            .arg(format!("--port={port}"))
+            // Chromium writes here whatever --user-data-dir says.
+            .env("XDG_CONFIG_HOME", profile.path())
+            .env("XDG_CACHE_HOME", profile.path())
+            .env("TMPDIR", profile.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let browser = Browser {
+            child,
+            port,
+            chromium,
+            profile,
+        };
+        let t0 = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "chromedriver is not listening on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(browser)
+    }
+
+    /// A new WebDriver session in headless Chromium, with a window of the given size.
+    ///
+    /// # Panics
+    /// When the session cannot be created.
+    pub async fn client(&self, width: u32, height: u32) -> Client {
+        let caps = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": self.chromium,
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                         "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync",
+                         format!("--window-size={width},{height}"),
+                         format!("--user-data-dir={}", self.profile.path().join("chromium").display())],
+                // about:blank, not the new-tab page that tries the network.
+                "prefs": { "session.restore_on_startup": 4, "session.startup_urls": ["about:blank"] }
+            }
+        });
+        let caps = caps.as_object().cloned().expect("capabilities object");
+        ClientBuilder::new(hyper_util_connector())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a WebDriver session")
+    }
+}
+
+fn hyper_util_connector() -> hyper_util::client::legacy::connect::HttpConnector {
+    hyper_util::client::legacy::connect::HttpConnector::new()
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // /shutdown makes chromedriver quit its browsers (killing it would orphan
+        // Chromium); it ignores requests without a Host header.
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = s.write_all(
+                b"GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            );
+            let _ = s.read_to_end(&mut Vec::new());
+        }
+        let t0 = Instant::now();
+        while matches!(self.child.try_wait(), Ok(None)) && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

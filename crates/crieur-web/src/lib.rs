@@ -1,0 +1,67 @@
+//! Crieur's web face: the JSON API (documented as OpenAPI), the server-rendered
+//! pages, static assets, health and metrics.
+//!
+//! Handlers parse input into domain types, call the domain or the store, and map
+//! errors in exactly one place (`error.rs`). No SQL and no business rule lives here.
+
+mod assets;
+mod error;
+pub mod i18n;
+mod middleware;
+mod routes;
+mod state;
+
+pub use error::ApiError;
+pub use state::{AppState, WebSettings};
+
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Crieur API",
+        description = "Crisis communication for public authorities: territories, \
+                       geocoding, and (as they land) alerts, registrations and the hotline."
+    ),
+    tags((name = "territories", description = "Belgian territorial units, postal codes and geometry"),
+         (name = "addresses", description = "The address registry used for geocoding"),
+         (name = "operations", description = "Health and metrics"))
+)]
+struct ApiDoc;
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::territories::router())
+        .merge(routes::addresses::router())
+        .merge(routes::health::router())
+        .split_for_parts();
+    let openapi_json = std::sync::Arc::new(openapi);
+    let app = Router::new()
+        .merge(api)
+        .merge(routes::pages::router())
+        .merge(assets::router())
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || {
+                let doc = openapi_json.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route("/metrics", axum::routing::get(routes::health::metrics))
+        .fallback(routes::pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::language_scope,
+        ))
+        .layer(axum::middleware::from_fn(middleware::record_metrics))
+        .with_state(state.clone());
+    middleware::with_security_headers(app)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            state.settings.max_body_bytes,
+        ))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}

@@ -1,0 +1,153 @@
+//! The running application: built from a configuration, served on a listener the
+//! caller provides (port 0 in tests), stopped by a future.
+
+use crate::config::Config;
+use anyhow::Context;
+use crieur_domain::Territories;
+use crieur_domain::territory::{Boundary, geometry_from_geojson};
+use crieur_store::Store;
+use crieur_web::{AppState, WebSettings};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long open connections may finish after shutdown is requested.
+const GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+pub struct App {
+    state: AppState,
+    config: Config,
+}
+
+/// Extra switches that are not configuration (they come from the command chosen).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mode {
+    /// Running `crieur demo`: fictitious data, banner on every page.
+    pub demo: bool,
+}
+
+impl App {
+    /// Opens the store (migrating it), loads the territories with any imported
+    /// official boundaries, and prepares the HTTP application.
+    pub async fn build(config: Config, mode: Mode) -> anyhow::Result<App> {
+        let store = Store::open(&config.database.url).await.with_context(|| {
+            format!(
+                "opening the database {}",
+                crate::config::redact_url(&config.database.url)
+            )
+        })?;
+        let territories = load_territories(&store).await?;
+        let metrics = if config.metrics.enabled {
+            crate::telemetry::metrics_handle()
+        } else {
+            None
+        };
+        let settings = WebSettings {
+            default_language: config.web.default_language,
+            demo: mode.demo,
+            max_body_bytes: config.web.max_body_bytes,
+        };
+        let state = AppState::new(Arc::new(territories), store, metrics, settings);
+        Ok(App { state, config })
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn router(&self) -> axum::Router {
+        crieur_web::router(self.state.clone())
+    }
+
+    /// Serves until `shutdown` completes, then lets open requests finish.
+    /// Speaks HTTPS when the configuration names a certificate, plain HTTP otherwise.
+    pub async fn run_until(
+        self,
+        listener: std::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        listener.set_nonblocking(true)?;
+        let router = self.router();
+        match &self.config.web.tls {
+            None => {
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                    .context("serving HTTP")?;
+            }
+            Some(tls) => {
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(
+                    &tls.cert_file,
+                    &tls.key_file,
+                )
+                .await
+                .with_context(|| {
+                    format!(
+                        "loading the TLS certificate {} and key {} (web.tls)",
+                        tls.cert_file.display(),
+                        tls.key_file.display()
+                    )
+                })?;
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    shutdown.await;
+                    stopper.graceful_shutdown(Some(GRACE));
+                });
+                axum_server::from_tcp_rustls(listener, rustls)?
+                    .handle(handle)
+                    .serve(router.into_make_service())
+                    .await
+                    .context("serving HTTPS")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The embedded territories with the official boundaries stored by
+/// `crieur territories import` applied over them.
+pub async fn load_territories(store: &Store) -> anyhow::Result<Territories> {
+    let mut territories = Territories::embedded().context("loading the embedded territories")?;
+    let stored = store.boundaries().boundaries().await?;
+    let mut boundaries = Vec::with_capacity(stored.len());
+    for b in stored {
+        let geometry = geometry_from_geojson(&b.geometry_geojson)
+            .map_err(|e| anyhow::anyhow!("stored boundary {} is unreadable: {e}", b.nis))?;
+        boundaries.push(Boundary {
+            nis: b.nis,
+            geometry,
+        });
+    }
+    if !boundaries.is_empty() {
+        tracing::info!(count = boundaries.len(), "official boundaries applied");
+    }
+    territories.apply_boundaries(boundaries);
+    Ok(territories)
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,155 @@
+//! The command line: `crieur demo | serve | migrate | territories … | addresses …`.
+
+pub(crate) mod addresses;
+mod territories;
+
+use crate::app::{App, Mode, shutdown_signal};
+use crate::config::{Config, DatabaseOverride, Overrides, WebOverride};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "crieur",
+    version,
+    about = "Crisis communication for public authorities: \
+    public warning by SMS, voice and e-mail, and a crisis hotline."
+)]
+pub struct Cli {
+    /// Configuration file (TOML). `CRIEUR_*` environment variables and flags override it.
+    #[arg(long, short, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database URL, e.g. sqlite://crieur.db (overrides database.url).
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// More log output (-v, -vv). RUST_LOG overrides it.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a demonstration with fictitious data in a local SQLite file.
+    Demo {
+        /// Address to serve on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Folder for the demo's database.
+        #[arg(long, default_value = "crieur-demo")]
+        data_dir: PathBuf,
+    },
+    /// Serve the platform as configured.
+    Serve {
+        /// Address to serve on (overrides web.listen).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Create or update the database schema, then exit.
+    Migrate,
+    /// Belgian territorial units: list, show, locate, import official boundaries.
+    #[command(subcommand)]
+    Territories(territories::TerritoriesCommand),
+    /// The address registry used for geocoding.
+    #[command(subcommand)]
+    Addresses(addresses::AddressesCommand),
+}
+
+impl Cli {
+    fn config(&self, listen: Option<SocketAddr>) -> anyhow::Result<Config> {
+        let overrides = Overrides {
+            database: self
+                .database_url
+                .clone()
+                .map(|url| DatabaseOverride { url }),
+            web: listen.map(|listen| WebOverride { listen }),
+        };
+        Ok(Config::from_process(self.config.as_deref(), &overrides)?)
+    }
+
+    pub async fn run(self) -> anyhow::Result<()> {
+        match &self.command {
+            Command::Demo { listen, data_dir } => {
+                let mut config = self.config(Some(*listen))?;
+                if self.database_url.is_none() {
+                    std::fs::create_dir_all(data_dir)
+                        .with_context(|| format!("creating {}", data_dir.display()))?;
+                    config.database.url =
+                        format!("sqlite://{}", data_dir.join("crieur.db").display());
+                }
+                crate::demo::run(config).await
+            }
+            Command::Serve { listen } => {
+                let config = self.config(*listen)?;
+                serve(config, Mode::default()).await
+            }
+            Command::Migrate => {
+                let config = self.config(None)?;
+                let store = crieur_store::Store::open(&config.database.url).await?;
+                println!(
+                    "Database {} ({}) is up to date.",
+                    crate::config::redact_url(&config.database.url),
+                    store.kind()
+                );
+                Ok(())
+            }
+            Command::Territories(cmd) => territories::run(cmd, &self.config(None)?).await,
+            Command::Addresses(cmd) => addresses::run(cmd, &self.config(None)?).await,
+        }
+    }
+}
+
+/// Binds the configured address and serves until Ctrl-C or SIGTERM.
+pub(crate) async fn serve_app(app: App, listen: SocketAddr, scheme: &str) -> anyhow::Result<()> {
+    let listener = std::net::TcpListener::bind(listen).with_context(|| {
+        format!("cannot listen on {listen} (in use? choose another with --listen)")
+    })?;
+    tracing::info!(address = %format!("{scheme}://{listen}"), "serving");
+    app.run_until(listener, shutdown_signal()).await
+}
+
+async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
+    let listen = config.web.listen;
+    let scheme = if config.web.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let app = App::build(config, mode).await?;
+    serve_app(app, listen, scheme).await
+}
+
+/// Reads a file whole, refusing absurd sizes before allocating.
+pub(crate) fn read_limited(path: &std::path::Path, limit: u64) -> anyhow::Result<Vec<u8>> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    anyhow::ensure!(
+        meta.len() <= limit,
+        "{}: {} bytes is larger than the {limit}-byte limit",
+        path.display(),
+        meta.len()
+    );
+    std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
+}
+
+/// Transparently inflates gzip files (recognised by their magic bytes).
+pub(crate) fn maybe_gunzip(bytes: Vec<u8>, limit: u64) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .take(limit + 1)
+            .read_to_end(&mut out)
+            .context("not valid gzip")?;
+        anyhow::ensure!(
+            out.len() as u64 <= limit,
+            "the decompressed file exceeds {limit} bytes"
+        );
+        Ok(out)
+    } else {
+        Ok(bytes)
+    }
+}

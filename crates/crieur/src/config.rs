@@ -1,0 +1,269 @@
+//! Layered configuration: built-in defaults, then a TOML file, then `CRIEUR_*`
+//! environment variables (`__` separates levels: `CRIEUR_WEB__LISTEN`), then flags.
+//!
+//! Unknown keys are errors, so a typo never silently falls back to a default.
+
+use crieur_domain::Language;
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub web: WebConfig,
+    pub metrics: MetricsConfig,
+}
+
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://FILE` (embedded). The URL may carry a password: never log it.
+    pub url: String,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .finish()
+    }
+}
+
+/// Hides the password of a `scheme://user:password@host` URL.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}://{user}:***@{}", &url[..s], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    pub listen: SocketAddr,
+    /// Language of pages when the visitor's browser expresses no supported choice.
+    pub default_language: Language,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Serve HTTPS directly; leave unset behind a TLS-terminating reverse proxy.
+    pub tls: Option<TlsConfig>,
+}
+
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert_file: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+}
+
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve Prometheus metrics at `/metrics`.
+    pub enabled: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: "sqlite://crieur.db".into(),
+        }
+    }
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            default_language: Language::Fr,
+            max_body_bytes: 2 * 1024 * 1024,
+            tls: None,
+        }
+    }
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { enabled: true }
+    }
+}
+
+/// Top-level sections; other `CRIEUR_*` variables (e.g. for tests) are not config.
+const SECTIONS: &[&str] = &["database", "web", "metrics"];
+
+/// Values given on the command line, which win over everything else.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseOverride>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web: Option<WebOverride>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DatabaseOverride {
+    pub url: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WebOverride {
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} not found")]
+    Missing(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(Box<figment::Error>),
+}
+
+impl Config {
+    /// Loads the layers in order. `env` is the process environment in production;
+    /// tests pass their own.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::Missing(path.to_owned()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let key = k.strip_prefix("CRIEUR_")?.to_ascii_lowercase();
+                let section = key.split("__").next().unwrap_or_default();
+                SECTIONS
+                    .contains(&section)
+                    .then_some((key.replace("__", "."), v))
+            })
+            .collect();
+        for (key, value) in env {
+            figment = figment.merge(Serialized::default(&key, parse_env_value(&value)));
+        }
+        figment = figment.merge(Serialized::defaults(overrides));
+        figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+
+    /// Loads from the real process environment.
+    pub fn from_process(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        Config::load(file, std::env::vars(), overrides)
+    }
+}
+
+/// Environment values are text; numbers and booleans are recognised as TOML would.
+fn parse_env_value(value: &str) -> figment::value::Value {
+    value
+        .parse::<figment::value::Value>()
+        .unwrap_or_else(|_| figment::value::Value::from(value.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("crieur.toml");
+        std::fs::write(
+            &file,
+            "[database]\nurl = \"sqlite://from-file.db\"\n[web]\nlisten = \"127.0.0.1:9000\"\ndefault_language = \"nl\"\n",
+        )
+        .expect("write config");
+        let c = Config::load(
+            Some(&file),
+            env(&[
+                ("CRIEUR_WEB__LISTEN", "127.0.0.1:9100"),
+                ("CRIEUR_REQUIRE_PEERS", "1"),
+            ]),
+            &Overrides::default(),
+        )
+        .expect("valid config");
+        assert_eq!(c.database.url, "sqlite://from-file.db");
+        assert_eq!(c.web.listen.port(), 9100, "environment beats file");
+        assert_eq!(c.web.default_language, Language::Nl);
+
+        let flags = Overrides {
+            web: Some(WebOverride {
+                listen: "127.0.0.1:9200".parse().expect("addr"),
+            }),
+            ..Default::default()
+        };
+        let c = Config::load(
+            Some(&file),
+            env(&[("CRIEUR_WEB__LISTEN", "127.0.0.1:9100")]),
+            &flags,
+        )
+        .expect("valid config");
+        assert_eq!(c.web.listen.port(), 9200, "flags beat environment");
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        let err = Config::load(
+            None,
+            env(&[("CRIEUR_WEB__LISTEN", "not-an-address")]),
+            &Overrides::default(),
+        )
+        .expect_err("must refuse");
+        assert!(err.to_string().contains("web.listen"), "{err}");
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "[web]\nlisten_port = 8080\n").expect("write");
+        let err =
+            Config::load(Some(&file), env(&[]), &Overrides::default()).expect_err("unknown key");
+        assert!(err.to_string().contains("listen_port"), "{err}");
+
+        std::fs::write(&file, "[web]\ndefault_language = \"es\"\n").expect("write");
+        let err =
+            Config::load(Some(&file), env(&[]), &Overrides::default()).expect_err("bad language");
+        assert!(err.to_string().contains("default_language"), "{err}");
+
+        let err = Config::load(
+            Some(&dir.path().join("absent.toml")),
+            env(&[]),
+            &Overrides::default(),
+        )
+        .expect_err("missing file");
+        assert!(err.to_string().contains("absent.toml"), "{err}");
+    }
+
+    #[test]
+    fn passwords_never_appear_in_debug_output() {
+        let c = Config {
+            database: DatabaseConfig {
+                url: "postgres://crieur:s3cret@db.example:5432/crieur".into(),
+            },
+            ..Default::default()
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("crieur:***@db.example"), "{shown}");
+    }
+}

@@ -1,0 +1,11 @@
+//! Crieur's wiring: configuration, the application a test or `main` can start,
+//! and the command-line commands.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod telemetry;
+
+pub use app::App;
+pub use config::Config;

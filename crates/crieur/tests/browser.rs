@@ -1,0 +1,117 @@
+//! The offline map in headless Chromium.
+
+mod common;
+
+use fantoccini::Locator;
+use std::time::Duration;
+
+#[tokio::test]
+async fn the_map_draws_provinces_and_names_a_clicked_one() {
+    let Some(browser) = crieur_testkit::Browser::start() else {
+        return;
+    };
+    let app = common::spawn().await;
+    let c = browser.client(1024, 768).await;
+    c.goto(&app.url("/map?lang=fr"))
+        .await
+        .expect("open the map");
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#map svg path[data-level='province']"))
+        .await
+        .expect("provinces drawn");
+    let provinces = c
+        .find_all(Locator::Css("#map svg path[data-level='province']"))
+        .await
+        .expect("paths");
+    assert_eq!(provinces.len(), 11, "10 provinces and Brussels-Capital");
+
+    // Every province has a real outline, not an empty path.
+    let sizes: Vec<f64> = serde_json::from_value(
+        c.execute(
+            "return [...document.querySelectorAll('#map path[data-level=province]')].map(p => { const b = p.getBBox(); return b.width * b.height; });",
+            vec![],
+        )
+        .await
+        .expect("bbox script"),
+    )
+    .expect("numbers");
+    assert!(sizes.iter().all(|s| *s > 0.0), "{sizes:?}");
+
+    // Keyboard: focus the province of Liège and press Enter.
+    let liege = c
+        .find(Locator::Css("#map path[data-nis='60000']"))
+        .await
+        .expect("Liège province");
+    liege.send_keys("\u{E007}").await.expect("Enter");
+    let info = c
+        .find(Locator::Id("map-info-body"))
+        .await
+        .expect("info panel");
+    let text = info.text().await.expect("text");
+    assert!(
+        text.contains("Province de Liège") && text.contains("60000"),
+        "{text}"
+    );
+
+    // Click on Namur province's area.
+    let namur = c
+        .find(Locator::Css("#map path[data-nis='90000']"))
+        .await
+        .expect("Namur");
+    namur.click().await.expect("click");
+    let text = c
+        .find(Locator::Id("map-info-body"))
+        .await
+        .expect("info")
+        .text()
+        .await
+        .expect("text");
+    assert!(text.contains("90000"), "{text}");
+
+    // Municipalities load on demand, and search finds one.
+    c.find(Locator::Id("map-q"))
+        .await
+        .expect("search")
+        .send_keys("Bastogne")
+        .await
+        .expect("type");
+    c.find(Locator::Css("#map-search button"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("search");
+    let hit = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//ul[@id='map-results']//button[contains(., 'Bastogne')]",
+        ))
+        .await
+        .expect("Bastogne found");
+    hit.click().await.expect("select Bastogne");
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(
+            "//p[@id='map-info-body'][contains(., 'Bastogne')]",
+        ))
+        .await
+        .expect("Bastogne selected");
+    let count: u64 = serde_json::from_value(
+        c.execute(
+            "return document.querySelectorAll('#map path[data-level=municipality]').length;",
+            vec![],
+        )
+        .await
+        .expect("count"),
+    )
+    .expect("number");
+    assert_eq!(count, 565);
+
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(format!("{}/map.png", env!("CARGO_TARGET_TMPDIR")), png)
+        .expect("save screenshot");
+    c.close().await.expect("close");
+    app.stop().await;
+}

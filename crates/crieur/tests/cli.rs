@@ -1,0 +1,234 @@
+//! The `crieur` command line, run as a user would.
+
+mod common;
+
+use common::{crieur, stderr, stdout};
+
+fn db_in(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("crieur.db").display())
+}
+
+#[test]
+fn version_and_help() {
+    let out = crieur(&["--version"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).starts_with("crieur "), "{}", stdout(&out));
+    let out = crieur(&["territories", "--help"]);
+    assert!(stdout(&out).contains("import"));
+}
+
+#[test]
+fn territories_list_show_and_locate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    let out = crieur(&["territories", "list", "--level", "province"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 11, "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("21000")),
+        "Brussels-Capital at province level"
+    );
+
+    let out = crieur(&["--database-url", &db, "territories", "show", "4000"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("62063  Liège"), "{text}");
+    assert!(text.contains("approximate boundary"), "{text}");
+
+    let out = crieur(&[
+        "--database-url",
+        &db,
+        "territories",
+        "locate",
+        "5.7158",
+        "50.0036",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("province      80000"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = crieur(&["--database-url", &db, "territories", "show", "99999"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no territory matches"),
+        "{}",
+        stderr(&out)
+    );
+    let out = crieur(&["territories", "list", "--level", "canton"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("unknown level"), "{}", stderr(&out));
+}
+
+#[test]
+fn boundary_import_is_all_or_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    let file = dir.path().join("limits.geojson");
+    let good = r#"{"type":"Feature","properties":{"CD_MUNTY_REFNIS":"62063"},"geometry":{"type":"Polygon","coordinates":[[[5.5,50.58],[5.65,50.58],[5.65,50.7],[5.5,50.7],[5.5,50.58]]]}}"#;
+    let unknown = r#"{"type":"Feature","properties":{"CD_MUNTY_REFNIS":"99999"},"geometry":{"type":"Polygon","coordinates":[[[5.5,50.58],[5.65,50.58],[5.65,50.7],[5.5,50.7],[5.5,50.58]]]}}"#;
+    std::fs::write(
+        &file,
+        format!(r#"{{"type":"FeatureCollection","features":[{good},{unknown}]}}"#),
+    )
+    .expect("write");
+    let out = crieur(&[
+        "--database-url",
+        &db,
+        "territories",
+        "import",
+        file.to_str().expect("path"),
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("limits.geojson") && err.contains("feature 2") && err.contains("99999"),
+        "{err}"
+    );
+    assert!(err.contains("Nothing was stored"), "{err}");
+    let out = crieur(&["--database-url", &db, "territories", "show", "62063"]);
+    assert!(
+        stdout(&out).contains("approximate boundary"),
+        "the good feature was not stored either"
+    );
+
+    std::fs::write(
+        &file,
+        "{\"type\":\"FeatureCollection\",\n\"features\": [ oops ]}",
+    )
+    .expect("write");
+    let out = crieur(&[
+        "--database-url",
+        &db,
+        "territories",
+        "import",
+        file.to_str().expect("path"),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("line 2"), "{}", stderr(&out));
+
+    std::fs::write(
+        &file,
+        format!(r#"{{"type":"FeatureCollection","features":[{good}]}}"#),
+    )
+    .expect("write");
+    let out = crieur(&[
+        "--database-url",
+        &db,
+        "territories",
+        "import",
+        file.to_str().expect("path"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Stored 1 official boundary"),
+        "{}",
+        stdout(&out)
+    );
+    let out = crieur(&["--database-url", &db, "territories", "show", "62063"]);
+    assert!(
+        stdout(&out).contains("official boundary"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn address_import_reports_each_bad_line_and_stores_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    let file = dir.path().join("addresses.csv");
+    std::fs::write(
+        &file,
+        "streetname_fr;house_number;postcode;municipality_id;EPSG:4326_lon;EPSG:4326_lat\n\
+         Rue Léopold;1;4000;62063;5.5736;50.6452\n\
+         Rue Léopold;;4000;62063;5.5736;50.6452\n\
+         Rue de Fer;3;5000;62063;4.86;50.46\n\
+         Rue Inconnue;4;4000;62063;abc;50.64\n\
+         Grand-Place;5;0999;62063;5.57;50.64\n",
+    )
+    .expect("write");
+    let path = file.to_str().expect("path");
+    let out = crieur(&["--database-url", &db, "addresses", "import", path]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for expected in [
+        "line 3: no house number",
+        "line 4: postal code 5000 does not serve municipality 62063",
+        "line 5: longitude \"abc\" is not a number",
+        "line 6: unknown Belgian postal code \"0999\"",
+        "nothing was stored",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+    let out = crieur(&["--database-url", &db, "addresses", "status"]);
+    assert!(
+        stdout(&out).starts_with("0 address(es)"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = crieur(&[
+        "--database-url",
+        &db,
+        "addresses",
+        "import",
+        "--skip-invalid",
+        path,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("1 address(es) stored (1 new, 0 updated), 4 line(s) skipped"),
+        "{}",
+        stdout(&out)
+    );
+    let out = crieur(&[
+        "--database-url",
+        &db,
+        "addresses",
+        "lookup",
+        "4000",
+        "rue leopold",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("62063"));
+
+    let missing = dir.path().join("nocolumns.csv");
+    std::fs::write(&missing, "street,number\nRue,1\n").expect("write");
+    let out = crieur(&[
+        "--database-url",
+        &db,
+        "addresses",
+        "import",
+        missing.to_str().expect("path"),
+    ]);
+    assert!(stderr(&out).contains("missing column"), "{}", stderr(&out));
+}
+
+#[test]
+fn configuration_errors_name_the_key_or_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("crieur.toml");
+    std::fs::write(&file, "[web]\nlisten = \"nowhere\"\n").expect("write");
+    let out = crieur(&["--config", file.to_str().expect("path"), "migrate"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("web.listen"), "{}", stderr(&out));
+
+    let out = crieur(&[
+        "--database-url",
+        "postgres://crieur:secret@127.0.0.1/crieur",
+        "migrate",
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("PostgreSQL is not yet supported"), "{err}");
+    assert!(!err.contains("secret"), "the password leaked: {err}");
+
+    let out = crieur(&["--database-url", &db_in(&dir), "migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(dir.path().join("crieur.db").exists());
+}
