@@ -112,3 +112,43 @@ impl Drop for Browser {
         let _ = self.child.wait();
     }
 }
+
+/// axe-core's script, used to check pages against WCAG 2.1 AA. It comes from npm
+/// (`npm install --prefix target/axe axe-core`), or from the file named by
+/// `CRIEUR_AXE`. `None` (test skipped) when absent, unless peers are required.
+///
+/// # Panics
+/// When it is missing and [`crate::peers_required`] is true.
+pub fn axe_script() -> Option<String> {
+    let default = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/axe/node_modules/axe-core/axe.min.js"
+    );
+    let path = std::env::var("CRIEUR_AXE").unwrap_or_else(|_| default.to_owned());
+    let found = crate::peer(
+        "axe-core",
+        &[path.as_str()],
+        "npm install --prefix target/axe axe-core@4.14.1",
+    )?;
+    Some(std::fs::read_to_string(found).expect("axe-core is readable"))
+}
+
+/// Runs axe-core on the current page with the WCAG 2.0/2.1 A and AA rules and
+/// returns the violations as `"rule: target (impact)"` lines.
+///
+/// # Panics
+/// When the script cannot run in the page.
+pub async fn wcag_violations(client: &Client, axe: &str) -> Vec<String> {
+    client.execute(axe, vec![]).await.expect("axe-core loads");
+    let result = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                .then(r => done(r.violations.flatMap(v => v.nodes.map(n => `${v.id}: ${n.target.join(' ')} (${v.impact})`))))
+                .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .expect("axe-core runs");
+    serde_json::from_value(result).expect("a list of violations")
+}

@@ -7,7 +7,7 @@
 
 mod browser;
 
-pub use browser::Browser;
+pub use browser::{Browser, axe_script, wcag_violations};
 
 use std::path::{Path, PathBuf};
 

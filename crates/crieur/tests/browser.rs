@@ -115,3 +115,58 @@ async fn the_map_draws_provinces_and_names_a_clicked_one() {
     c.close().await.expect("close");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn public_pages_meet_wcag_aa_on_desktop_and_phone() {
+    let Some(browser) = crieur_testkit::Browser::start() else {
+        return;
+    };
+    let Some(axe) = crieur_testkit::axe_script() else {
+        return;
+    };
+    let app = common::spawn().await;
+    for (width, height) in [(1280, 900), (375, 740)] {
+        let c = browser.client(width, height).await;
+        for lang in ["fr", "nl", "de", "en"] {
+            for path in ["/", "/map", "/no-such-page"] {
+                c.goto(&app.url(&format!("{path}?lang={lang}")))
+                    .await
+                    .expect("open");
+                if path == "/map" {
+                    c.wait()
+                        .at_most(Duration::from_secs(20))
+                        .for_element(Locator::Css("#map svg path[data-level='province']"))
+                        .await
+                        .expect("map drawn");
+                }
+                let violations = crieur_testkit::wcag_violations(&c, &axe).await;
+                assert!(
+                    violations.is_empty(),
+                    "{path} in {lang} at {width}px: {violations:#?}"
+                );
+                // Nothing wider than the screen: no sideways scrolling on a phone.
+                let overflow: bool = serde_json::from_value(
+                    c.execute(
+                        "return document.documentElement.scrollWidth > window.innerWidth + 1;",
+                        vec![],
+                    )
+                    .await
+                    .expect("measure"),
+                )
+                .expect("bool");
+                assert!(!overflow, "{path} in {lang} scrolls sideways at {width}px");
+            }
+        }
+        if width < 500 {
+            c.goto(&app.url("/map?lang=nl")).await.expect("open");
+            let png = c.screenshot().await.expect("screenshot");
+            std::fs::write(
+                format!("{}/map-phone.png", env!("CARGO_TARGET_TMPDIR")),
+                png,
+            )
+            .expect("save screenshot");
+        }
+        c.close().await.expect("close");
+    }
+    app.stop().await;
+}
