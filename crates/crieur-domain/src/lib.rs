@@ -3,7 +3,10 @@
 //! Nothing here performs I/O, reads the clock or the environment: values are parsed
 //! at the boundary into the types below and trusted everywhere else.
 
+pub mod access;
 pub mod address;
+pub mod audit;
+pub mod credentials;
 pub mod language;
 pub mod nis;
 pub mod territory;
