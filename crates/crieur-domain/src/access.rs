@@ -111,7 +111,9 @@ impl fmt::Display for Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?}: expected one of minister, governor, mayor, communication_officer, hotline_supervisor, hotline_operator, relatives_operator, administrator")]
+#[error(
+    "unknown role {0:?}: expected one of minister, governor, mayor, communication_officer, hotline_supervisor, hotline_operator, relatives_operator, administrator"
+)]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {
@@ -178,7 +180,10 @@ pub enum Denied {
     #[error("the role {role} may not {}", action.as_str())]
     Role { role: Role, action: Action },
     #[error("{target} is outside the jurisdiction {jurisdiction}")]
-    OutsideJurisdiction { jurisdiction: NisCode, target: NisCode },
+    OutsideJurisdiction {
+        jurisdiction: NisCode,
+        target: NisCode,
+    },
     #[error("unknown territory {0}")]
     UnknownTerritory(NisCode),
 }
@@ -206,6 +211,13 @@ pub fn authorize(
         });
     }
     Ok(())
+}
+
+/// Usernames: 3 to 64 lowercase ASCII letters, digits, `.`, `-` or `_`.
+pub fn valid_username(u: &str) -> bool {
+    (3..=64).contains(&u.len())
+        && u.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }
 
 /// Why an account cannot be bound to a territory.
@@ -268,7 +280,10 @@ mod tests {
     #[test]
     fn authorities_act_only_within_their_territory() {
         let namur_mayor = who(Role::Mayor, "92094");
-        assert_eq!(authorize(&namur_mayor, Action::ReleaseAlert, nis("92094"), t()), Ok(()));
+        assert_eq!(
+            authorize(&namur_mayor, Action::ReleaseAlert, nis("92094"), t()),
+            Ok(())
+        );
         assert_eq!(
             authorize(&namur_mayor, Action::ReleaseAlert, nis("62063"), t()),
             Err(Denied::OutsideJurisdiction {
@@ -276,7 +291,10 @@ mod tests {
                 target: nis("62063")
             })
         );
-        assert!(authorize(&namur_mayor, Action::ReleaseAlert, nis("90000"), t()).is_err(), "not the province");
+        assert!(
+            authorize(&namur_mayor, Action::ReleaseAlert, nis("90000"), t()).is_err(),
+            "not the province"
+        );
 
         let governor = who(Role::Governor, "60000");
         assert!(authorize(&governor, Action::ReleaseAlert, nis("62063"), t()).is_ok());
@@ -285,7 +303,10 @@ mod tests {
 
         let minister = who(Role::Minister, "01000");
         for target in ["01000", "04000", "62063", "92094", "21004"] {
-            assert!(authorize(&minister, Action::ReleaseAlert, nis(target), t()).is_ok(), "{target}");
+            assert!(
+                authorize(&minister, Action::ReleaseAlert, nis(target), t()).is_ok(),
+                "{target}"
+            );
         }
         assert_eq!(
             authorize(&minister, Action::ReleaseAlert, nis("99999"), t()),
@@ -312,7 +333,14 @@ mod tests {
 
     #[test]
     fn second_factor_is_required_where_it_matters() {
-        for role in [Role::Minister, Role::Governor, Role::Mayor, Role::RelativesOperator, Role::HotlineSupervisor, Role::Administrator] {
+        for role in [
+            Role::Minister,
+            Role::Governor,
+            Role::Mayor,
+            Role::RelativesOperator,
+            Role::HotlineSupervisor,
+            Role::Administrator,
+        ] {
             assert!(role.requires_second_factor(), "{role}");
         }
         assert!(!Role::CommunicationOfficer.requires_second_factor());
@@ -322,11 +350,20 @@ mod tests {
     #[test]
     fn bindings_match_the_role_level() {
         assert!(check_binding(Role::Mayor, nis("62063"), t()).is_ok());
-        assert!(matches!(check_binding(Role::Mayor, nis("60000"), t()), Err(BindingError::WrongLevel { .. })));
-        assert!(check_binding(Role::Governor, nis("21000"), t()).is_ok(), "Brussels-Capital's governor");
+        assert!(matches!(
+            check_binding(Role::Mayor, nis("60000"), t()),
+            Err(BindingError::WrongLevel { .. })
+        ));
+        assert!(
+            check_binding(Role::Governor, nis("21000"), t()).is_ok(),
+            "Brussels-Capital's governor"
+        );
         assert!(check_binding(Role::Minister, nis("62063"), t()).is_err());
         assert!(check_binding(Role::HotlineOperator, nis("60000"), t()).is_ok());
         assert!(check_binding(Role::Administrator, nis("99999"), t()).is_err());
-        assert_eq!("relatives-operator".parse::<Role>(), Ok(Role::RelativesOperator));
+        assert_eq!(
+            "relatives-operator".parse::<Role>(),
+            Ok(Role::RelativesOperator)
+        );
     }
 }

@@ -45,7 +45,11 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    pub fn new(actor: impl Into<String>, action: impl Into<String>, outcome: Outcome) -> AuditRecord {
+    pub fn new(
+        actor: impl Into<String>,
+        action: impl Into<String>,
+        outcome: Outcome,
+    ) -> AuditRecord {
         AuditRecord {
             actor: actor.into(),
             action: action.into(),
@@ -159,13 +163,14 @@ pub struct BrokenLink {
 /// Walks entries in order and reports the first one that does not hold.
 pub fn verify_chain(entries: impl IntoIterator<Item = AuditEntry>) -> Result<u64, BrokenLink> {
     let mut prev_hash = GENESIS.to_owned();
-    let mut expected_seq = 1;
     let mut count = 0;
-    for e in entries {
+    for (expected_seq, e) in (1..).zip(entries) {
         if e.seq != expected_seq {
             return Err(BrokenLink {
                 seq: e.seq,
-                reason: format!("expected entry {expected_seq} here: entries were deleted or reordered"),
+                reason: format!(
+                    "expected entry {expected_seq} here: entries were deleted or reordered"
+                ),
             });
         }
         if e.prev_hash != prev_hash {
@@ -181,7 +186,6 @@ pub fn verify_chain(entries: impl IntoIterator<Item = AuditEntry>) -> Result<u64
             });
         }
         prev_hash = e.hash;
-        expected_seq += 1;
         count += 1;
     }
     Ok(count)
@@ -196,7 +200,8 @@ mod tests {
         (1..=n)
             .map(|seq| {
                 let e = AuditEntry::seal(
-                    AuditRecord::new("mayor.namur", "auth.sign_in", Outcome::Success).territory("92094"),
+                    AuditRecord::new("mayor.namur", "auth.sign_in", Outcome::Success)
+                        .territory("92094"),
                     seq,
                     format!("2026-11-29T10:00:0{seq}Z"),
                     prev.clone(),
@@ -222,7 +227,11 @@ mod tests {
         let mut rehashed = chain(5);
         rehashed[1].outcome = "failure".into();
         rehashed[1].hash = rehashed[1].compute_hash();
-        assert_eq!(verify_chain(rehashed).map_err(|e| e.seq), Err(3), "the next link breaks");
+        assert_eq!(
+            verify_chain(rehashed).map_err(|e| e.seq),
+            Err(3),
+            "the next link breaks"
+        );
 
         let mut deleted = chain(5);
         deleted.remove(3);
@@ -235,8 +244,18 @@ mod tests {
 
     #[test]
     fn field_boundaries_are_unambiguous() {
-        let a = AuditEntry::seal(AuditRecord::new("ab", "c", Outcome::Success), 1, "t".into(), GENESIS.into());
-        let b = AuditEntry::seal(AuditRecord::new("a", "bc", Outcome::Success), 1, "t".into(), GENESIS.into());
+        let a = AuditEntry::seal(
+            AuditRecord::new("ab", "c", Outcome::Success),
+            1,
+            "t".into(),
+            GENESIS.into(),
+        );
+        let b = AuditEntry::seal(
+            AuditRecord::new("a", "bc", Outcome::Success),
+            1,
+            "t".into(),
+            GENESIS.into(),
+        );
         assert_ne!(a.hash, b.hash);
     }
 }

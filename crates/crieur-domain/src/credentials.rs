@@ -192,13 +192,23 @@ mod tests {
         assert!(verify_password("correct horse battery", &h));
         assert!(!verify_password("correct horse batterY", &h));
         assert!(!verify_password("x", "not a hash"));
-        assert_ne!(h, hash_password("correct horse battery").expect("hash"), "salted");
+        assert_ne!(
+            h,
+            hash_password("correct horse battery").expect("hash"),
+            "salted"
+        );
     }
 
     #[test]
     fn password_policy() {
-        assert_eq!(check_password_policy("short"), Err(PasswordProblem::TooShort));
-        assert_eq!(check_password_policy(&"x".repeat(2000)), Err(PasswordProblem::TooLong));
+        assert_eq!(
+            check_password_policy("short"),
+            Err(PasswordProblem::TooShort)
+        );
+        assert_eq!(
+            check_password_policy(&"x".repeat(2000)),
+            Err(PasswordProblem::TooLong)
+        );
         assert!(check_password_policy("twelve chars").is_ok());
     }
 
@@ -209,11 +219,24 @@ mod tests {
         let code = secret.code_at(now);
         let step = secret.verify(&code, now, None).expect("valid");
         assert_eq!(step, now / 30);
-        assert_eq!(secret.verify(&code, now, Some(step)), Err(TotpProblem::Replayed));
-        assert!(secret.verify(&code, now + 30, None).is_ok(), "one step of drift is tolerated");
-        assert_eq!(secret.verify(&code, now + 120, None), Err(TotpProblem::Invalid), "expired");
+        assert_eq!(
+            secret.verify(&code, now, Some(step)),
+            Err(TotpProblem::Replayed)
+        );
+        assert!(
+            secret.verify(&code, now + 30, None).is_ok(),
+            "one step of drift is tolerated"
+        );
+        assert_eq!(
+            secret.verify(&code, now + 120, None),
+            Err(TotpProblem::Invalid),
+            "expired"
+        );
         assert_eq!(secret.verify("12345", now, None), Err(TotpProblem::Invalid));
-        assert_eq!(secret.verify("abcdef", now, None), Err(TotpProblem::Invalid));
+        assert_eq!(
+            secret.verify("abcdef", now, None),
+            Err(TotpProblem::Invalid)
+        );
         let other = TotpSecret::generate();
         assert!(other.verify(&code, now, None).is_err());
     }
@@ -225,7 +248,10 @@ mod tests {
         assert_eq!(TotpSecret::from_base32(&b32), Some(secret.clone()));
         assert!(!format!("{secret:?}").contains(&b32));
         let uri = secret.uri("mayor.liege");
-        assert!(uri.starts_with("otpauth://totp/Crieur:mayor.liege?"), "{uri}");
+        assert!(
+            uri.starts_with("otpauth://totp/Crieur:mayor.liege?"),
+            "{uri}"
+        );
         assert!(uri.contains(&format!("secret={b32}")), "{uri}");
         assert!(qr_svg(&uri).contains("<svg"));
     }

@@ -3,20 +3,35 @@
 //! The backend is chosen once, from the database URL's scheme. Nothing above this
 //! crate writes SQL, and no error is ever turned into "not found".
 
+mod accounts;
 mod addresses;
+mod audit;
 mod boundaries;
 mod error;
+mod sessions;
 mod sqlite;
 
+pub use accounts::{Account, AccountStore, FailureState, NewAccount};
 pub use addresses::{AddressRegistryStore, ImportOutcome, RegistrySource};
+pub use audit::AuditStore;
 pub use boundaries::{BoundaryStore, StoredBoundary};
 pub use error::StoreError;
+pub use sessions::{Session, SessionStore, Stage};
 
 use std::sync::Arc;
 
 /// Everything a backend provides.
 #[async_trait::async_trait]
-pub trait Backend: BoundaryStore + AddressRegistryStore + Send + Sync + std::fmt::Debug {
+pub trait Backend:
+    BoundaryStore
+    + AddressRegistryStore
+    + AccountStore
+    + SessionStore
+    + AuditStore
+    + Send
+    + Sync
+    + std::fmt::Debug
+{
     /// Checks the database answers (for `/healthz`).
     async fn ping(&self) -> Result<(), StoreError>;
     /// "sqlite" or "postgres", for logs and the health report.
@@ -56,6 +71,18 @@ impl Store {
     }
 
     pub fn addresses(&self) -> &dyn AddressRegistryStore {
+        &*self.0
+    }
+
+    pub fn accounts(&self) -> &dyn AccountStore {
+        &*self.0
+    }
+
+    pub fn sessions(&self) -> &dyn SessionStore {
+        &*self.0
+    }
+
+    pub fn audit(&self) -> &dyn AuditStore {
         &*self.0
     }
 

@@ -10,9 +10,20 @@ use axum::response::{IntoResponse, Response};
 use crieur_domain::Language;
 use crieur_store::StoreError;
 
+/// What error pages need to know about the request being handled.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestContext {
+    pub lang: Language,
+    pub demo: bool,
+}
+
 tokio::task_local! {
-    /// The language of the request being handled, set by the language middleware.
-    pub(crate) static REQUEST_LANGUAGE: Language;
+    /// Set by the language middleware for the whole request.
+    pub(crate) static REQUEST: RequestContext;
+}
+
+pub(crate) fn request_language() -> Language {
+    REQUEST.try_with(|c| c.lang).unwrap_or(Language::En)
 }
 
 /// An error a handler returns.
@@ -62,8 +73,7 @@ pub(crate) struct ErrorBody {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let lang = REQUEST_LANGUAGE.try_with(|l| *l).unwrap_or(Language::En);
-        let tr = Tr::new(lang);
+        let tr = Tr::new(request_language());
         let (status, key, args) = match self {
             ApiError::BadRequest { key, args } => (StatusCode::BAD_REQUEST, key, args),
             ApiError::NotFound { key, args } => (StatusCode::NOT_FOUND, key, args),
@@ -88,5 +98,77 @@ impl IntoResponse for ApiError {
             message: tr.fmt(key, &args),
         };
         (status, Json(body)).into_response()
+    }
+}
+
+/// An error on a page for people: rendered as a page in their language.
+#[derive(Debug)]
+pub enum PageError {
+    /// Refused by authorization (already audited by the caller).
+    Forbidden,
+    NotFound,
+    /// The form or request is wrong; `key` names the translated message.
+    BadRequest(&'static str),
+    /// Too many attempts; `key` names the translated message.
+    TooManyRequests(&'static str),
+    Store(StoreError),
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        PageError::Store(e)
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: crate::routes::pages::Layout,
+    title: String,
+    message: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let ctx = REQUEST.try_with(|c| *c).unwrap_or(RequestContext {
+            lang: Language::En,
+            demo: false,
+        });
+        let tr = Tr::new(ctx.lang);
+        let (status, title, message) = match self {
+            PageError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "error.forbidden_title",
+                "error.forbidden",
+            ),
+            PageError::NotFound => (StatusCode::NOT_FOUND, "not_found.title", "not_found.text"),
+            PageError::BadRequest(key) => (StatusCode::BAD_REQUEST, "error.bad_request_title", key),
+            PageError::TooManyRequests(key) => {
+                (StatusCode::TOO_MANY_REQUESTS, "error.too_many_title", key)
+            }
+            PageError::Store(StoreError::NotFound) => {
+                (StatusCode::NOT_FOUND, "not_found.title", "not_found.text")
+            }
+            PageError::Store(e) => {
+                tracing::error!(error = %e, "storage failure while rendering a page");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "error.internal_title",
+                    "error.internal",
+                )
+            }
+        };
+        if status.is_client_error() {
+            tracing::info!(%status, message, "page refused");
+        }
+        let page = ErrorPage {
+            layout: crate::routes::pages::Layout::bare(ctx.lang, ctx.demo),
+            title: tr.t(title).to_owned(),
+            message: tr.t(message).to_owned(),
+        };
+        match askama::Template::render(&page) {
+            Ok(html) => (status, axum::response::Html(html)).into_response(),
+            Err(_) => (status, tr.t(message).to_owned()).into_response(),
+        }
     }
 }

@@ -5,14 +5,16 @@
 //! errors in exactly one place (`error.rs`). No SQL and no business rule lives here.
 
 mod assets;
+mod auth;
 mod error;
 pub mod i18n;
 mod middleware;
 mod routes;
 mod state;
 
-pub use error::ApiError;
-pub use state::{AppState, WebSettings};
+pub use error::{ApiError, PageError};
+pub use routes::signin::DEMO_PASSWORD;
+pub use state::{AppState, AuthSettings, WebSettings};
 
 use axum::Router;
 use utoipa::OpenApi;
@@ -42,6 +44,9 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(api)
         .merge(routes::pages::router())
+        .merge(routes::signin::router())
+        .merge(routes::console::router())
+        .merge(routes::admin::router())
         .merge(assets::router())
         .route(
             "/api/openapi.json",
@@ -52,6 +57,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/metrics", axum::routing::get(routes::health::metrics))
         .fallback(routes::pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::load_session,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::language_scope,

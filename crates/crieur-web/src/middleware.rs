@@ -1,6 +1,6 @@
 //! Layers applied to every request: language scope, metrics, security headers.
 
-use crate::error::REQUEST_LANGUAGE;
+use crate::error::{REQUEST, RequestContext};
 use crate::i18n::request_language;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -18,7 +18,11 @@ pub(crate) async fn language_scope(
     let (parts, body) = req.into_parts();
     let lang = request_language(&parts, state.settings.default_language);
     let req = Request::from_parts(parts, body);
-    REQUEST_LANGUAGE.scope(lang, next.run(req)).await
+    let ctx = RequestContext {
+        lang,
+        demo: state.settings.demo,
+    };
+    REQUEST.scope(ctx, next.run(req)).await
 }
 
 /// Counts requests and their duration per route and status.

@@ -9,10 +9,46 @@ use std::sync::Arc;
 pub struct WebSettings {
     /// Language of pages when neither the visitor nor the browser chose one.
     pub default_language: Language,
-    /// The demo shows a banner on every page; never true in production.
+    /// The demo shows a banner on every page and its accounts on the sign-in
+    /// page; never true in production.
     pub demo: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Take the client address from `X-Forwarded-For` (behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    pub auth: AuthSettings,
+}
+
+/// Sessions and sign-in throttling.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// A session unused this long ends.
+    pub idle_timeout_secs: i64,
+    /// A session ends this long after sign-in, however active.
+    pub absolute_timeout_secs: i64,
+    /// Mark cookies `Secure` (HTTPS only).
+    pub secure_cookies: bool,
+    /// Failed sign-ins before an account is locked.
+    pub max_failures: u32,
+    pub lockout_secs: i64,
+    /// Failed sign-ins from one address within `address_window_secs` before that
+    /// address is refused.
+    pub address_max_failures: u32,
+    pub address_window_secs: i64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            idle_timeout_secs: 30 * 60,
+            absolute_timeout_secs: 12 * 3600,
+            secure_cookies: false,
+            max_failures: 5,
+            lockout_secs: 15 * 60,
+            address_max_failures: 30,
+            address_window_secs: 15 * 60,
+        }
+    }
 }
 
 impl Default for WebSettings {
@@ -21,6 +57,8 @@ impl Default for WebSettings {
             default_language: Language::Fr,
             demo: false,
             max_body_bytes: 2 * 1024 * 1024,
+            trust_forwarded_for: false,
+            auth: AuthSettings::default(),
         }
     }
 }

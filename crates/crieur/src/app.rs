@@ -6,8 +6,9 @@ use anyhow::Context;
 use crieur_domain::Territories;
 use crieur_domain::territory::{Boundary, geometry_from_geojson};
 use crieur_store::Store;
-use crieur_web::{AppState, WebSettings};
+use crieur_web::{AppState, AuthSettings, WebSettings};
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,10 +44,21 @@ impl App {
         } else {
             None
         };
+        let auth = &config.auth;
         let settings = WebSettings {
             default_language: config.web.default_language,
             demo: mode.demo,
             max_body_bytes: config.web.max_body_bytes,
+            trust_forwarded_for: config.web.trust_forwarded_for,
+            auth: AuthSettings {
+                idle_timeout_secs: i64::from(auth.idle_timeout_minutes) * 60,
+                absolute_timeout_secs: i64::from(auth.absolute_timeout_hours) * 3600,
+                secure_cookies: auth.secure_cookies.unwrap_or(config.web.tls.is_some()),
+                max_failures: auth.max_failures,
+                lockout_secs: i64::from(auth.lockout_minutes) * 60,
+                address_max_failures: auth.address_max_failures,
+                ..AuthSettings::default()
+            },
         };
         let state = AppState::new(Arc::new(territories), store, metrics, settings);
         Ok(App { state, config })
@@ -72,10 +84,13 @@ impl App {
         match &self.config.web.tls {
             None => {
                 let listener = tokio::net::TcpListener::from_std(listener)?;
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-                    .context("serving HTTP")?;
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await
+                .context("serving HTTP")?;
             }
             Some(tls) => {
                 let _ = rustls::crypto::ring::default_provider().install_default();
@@ -99,7 +114,7 @@ impl App {
                 });
                 axum_server::from_tcp_rustls(listener, rustls)?
                     .handle(handle)
-                    .serve(router.into_make_service())
+                    .serve(router.into_make_service_with_connect_info::<SocketAddr>())
                     .await
                     .context("serving HTTPS")?;
             }

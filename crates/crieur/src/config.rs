@@ -15,7 +15,39 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     pub database: DatabaseConfig,
     pub web: WebConfig,
+    pub auth: AuthConfig,
     pub metrics: MetricsConfig,
+}
+
+/// Staff sessions and sign-in throttling.
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// A session unused for this many minutes ends.
+    pub idle_timeout_minutes: u32,
+    /// A session ends this many hours after sign-in, however active.
+    pub absolute_timeout_hours: u32,
+    /// Failed sign-ins (password or code) before an account is locked.
+    pub max_failures: u32,
+    pub lockout_minutes: u32,
+    /// Failed sign-ins from one address within 15 minutes before it is refused.
+    pub address_max_failures: u32,
+    /// Mark session cookies Secure. Defaults to on when `web.tls` is set; set it
+    /// behind a TLS-terminating proxy.
+    pub secure_cookies: Option<bool>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            idle_timeout_minutes: 30,
+            absolute_timeout_hours: 12,
+            max_failures: 5,
+            lockout_minutes: 15,
+            address_max_failures: 30,
+            secure_cookies: None,
+        }
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -55,6 +87,8 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// Serve HTTPS directly; leave unset behind a TLS-terminating reverse proxy.
     pub tls: Option<TlsConfig>,
+    /// Take the client's address from X-Forwarded-For: only behind a proxy you run.
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
@@ -88,6 +122,7 @@ impl Default for WebConfig {
             default_language: Language::Fr,
             max_body_bytes: 2 * 1024 * 1024,
             tls: None,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -99,7 +134,7 @@ impl Default for MetricsConfig {
 }
 
 /// Top-level sections; other `CRIEUR_*` variables (e.g. for tests) are not config.
-const SECTIONS: &[&str] = &["database", "web", "metrics"];
+const SECTIONS: &[&str] = &["database", "web", "auth", "metrics"];
 
 /// Values given on the command line, which win over everything else.
 #[derive(Debug, Default, Serialize)]

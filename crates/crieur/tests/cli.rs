@@ -232,3 +232,145 @@ fn configuration_errors_name_the_key_or_file() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(dir.path().join("crieur.db").exists());
 }
+
+#[test]
+fn accounts_from_the_command_line_are_audited() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    let out = crieur(&[
+        "--database-url",
+        &db,
+        "accounts",
+        "add",
+        "mayor.liege",
+        "--role",
+        "mayor",
+        "--territory",
+        "62063",
+        "--name",
+        "Mayor of Liège",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Initial password (shown once): "),
+        "{}",
+        stdout(&out)
+    );
+    let out = crieur(&[
+        "--database-url",
+        &db,
+        "accounts",
+        "add",
+        "gov",
+        "--role",
+        "governor",
+        "--territory",
+        "62063",
+        "--name",
+        "X",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("must be bound to a province"),
+        "{}",
+        stderr(&out)
+    );
+    let out = crieur(&[
+        "--database-url",
+        &db,
+        "accounts",
+        "add",
+        "Bad Name",
+        "--role",
+        "mayor",
+        "--territory",
+        "62063",
+        "--name",
+        "X",
+    ]);
+    assert!(
+        stderr(&out).contains("a username has 3 to 64"),
+        "{}",
+        stderr(&out)
+    );
+    for args in [
+        ["accounts", "disable", "mayor.liege"],
+        ["accounts", "enable", "mayor.liege"],
+        ["accounts", "reset-2fa", "mayor.liege"],
+    ] {
+        let mut full = vec!["--database-url", db.as_str()];
+        full.extend(args);
+        let out = crieur(&full);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    let out = crieur(&["--database-url", &db, "accounts", "list"]);
+    assert!(stdout(&out).contains("mayor.liege") && stdout(&out).contains("62063"));
+    let out = crieur(&["--database-url", &db, "audit", "list"]);
+    let text = stdout(&out);
+    for action in [
+        "account.create",
+        "account.disable",
+        "account.enable",
+        "account.reset_second_factor",
+    ] {
+        assert!(text.contains(action), "{action} missing from:\n{text}");
+    }
+    assert!(
+        text.contains("cli:"),
+        "the actor names the command line: {text}"
+    );
+}
+
+#[tokio::test]
+async fn audit_verify_names_the_first_edited_entry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    for name in ["a.one", "a.two", "a.three"] {
+        let out = crieur(&[
+            "--database-url",
+            &db,
+            "accounts",
+            "add",
+            name,
+            "--role",
+            "hotline_operator",
+            "--territory",
+            "01000",
+            "--name",
+            name,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = crieur(&["--database-url", &db, "audit", "verify"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("3 entries verified"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Someone with database access rewrites history: the triggers refuse a plain
+    // UPDATE, so they drop them first.
+    let pool = sqlx::SqlitePool::connect(&db).await.expect("open");
+    let refused = sqlx::query("UPDATE audit_log SET actor = 'nobody' WHERE seq = 2")
+        .execute(&pool)
+        .await;
+    assert!(refused.is_err(), "the audit log refuses edits");
+    sqlx::query("DROP TRIGGER audit_log_no_update")
+        .execute(&pool)
+        .await
+        .expect("drop trigger");
+    sqlx::query("UPDATE audit_log SET actor = 'nobody' WHERE seq = 2")
+        .execute(&pool)
+        .await
+        .expect("edit");
+    pool.close().await;
+
+    let out = crieur(&["--database-url", &db, "audit", "verify"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("audit entry 2: its content was changed"),
+        "{}",
+        stderr(&out)
+    );
+}

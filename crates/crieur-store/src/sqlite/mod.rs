@@ -1,7 +1,10 @@
 //! The embedded backend: one SQLite file in WAL mode.
 
+mod accounts;
 mod addresses;
+mod audit;
 mod boundaries;
+mod sessions;
 
 use crate::{Backend, StoreError};
 use sqlx::sqlite::{

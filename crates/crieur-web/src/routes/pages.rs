@@ -35,6 +35,15 @@ impl Layout {
         }
     }
 
+    /// A layout for pages rendered outside a handler (errors).
+    pub(crate) fn bare(lang: Language, demo: bool) -> Layout {
+        Layout {
+            tr: Tr::new(lang),
+            demo,
+            path: "/".to_owned(),
+        }
+    }
+
     pub(crate) fn languages(&self) -> &'static [Language] {
         &Language::ALL
     }

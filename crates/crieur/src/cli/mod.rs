@@ -1,6 +1,8 @@
 //! The command line: `crieur demo | serve | migrate | territories … | addresses …`.
 
+pub(crate) mod accounts;
 pub(crate) mod addresses;
+mod audit;
 mod territories;
 
 use crate::app::{App, Mode, shutdown_signal};
@@ -56,6 +58,12 @@ enum Command {
     /// The address registry used for geocoding.
     #[command(subcommand)]
     Addresses(addresses::AddressesCommand),
+    /// Staff accounts: add, list, disable, enable, reset-2fa.
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCommand),
+    /// The tamper-evident audit log: verify, list.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 impl Cli {
@@ -98,6 +106,8 @@ impl Cli {
             }
             Command::Territories(cmd) => territories::run(cmd, &self.config(None)?).await,
             Command::Addresses(cmd) => addresses::run(cmd, &self.config(None)?).await,
+            Command::Accounts(cmd) => accounts::run(cmd, &self.config(None)?).await,
+            Command::Audit(cmd) => audit::run(cmd, &self.config(None)?).await,
         }
     }
 }

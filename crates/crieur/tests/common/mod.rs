@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub base: String,
+    pub store: crieur_store::Store,
     pub dir: tempfile::TempDir,
     pub db_url: String,
     pub client: reqwest::Client,
@@ -37,6 +38,7 @@ pub async fn spawn_in(dir: tempfile::TempDir, config: Config, mode: Mode) -> Tes
         "http"
     };
     let app = App::build(config, mode).await.expect("app builds");
+    let store = app.state().store.clone();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
     let (stop, stopped) = oneshot::channel::<()>();
@@ -45,6 +47,7 @@ pub async fn spawn_in(dir: tempfile::TempDir, config: Config, mode: Mode) -> Tes
     }));
     TestApp {
         base: format!("{scheme}://{addr}"),
+        store,
         dir,
         db_url,
         client: reqwest::Client::builder()
@@ -95,4 +98,156 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Creates an account with `password`; with `totp`, a second factor is already
+/// enrolled and returned.
+pub async fn account(
+    store: &crieur_store::Store,
+    username: &str,
+    role: crieur_domain::access::Role,
+    territory: &str,
+    totp: bool,
+) -> Option<crieur_domain::credentials::TotpSecret> {
+    let secret = totp.then(crieur_domain::credentials::TotpSecret::generate);
+    store
+        .accounts()
+        .create_account(&crieur_store::NewAccount {
+            username: username.into(),
+            display_name: format!("Test {username}"),
+            role,
+            territory: territory.parse().expect("nis"),
+            password_hash: crieur_domain::credentials::hash_password(PASSWORD).expect("hash"),
+            totp_secret: secret.as_ref().map(|s| s.to_base32()),
+        })
+        .await
+        .expect("account created");
+    secret
+}
+
+pub const PASSWORD: &str = "a long enough test password";
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+/// A browser-like HTTP client: keeps the session cookie, reads CSRF tokens.
+pub struct Agent {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub cookie: Option<String>,
+    pub last_body: String,
+}
+
+pub struct Reply {
+    pub status: reqwest::StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Agent {
+    pub fn new(app: &TestApp) -> Agent {
+        Agent {
+            base: app.base.clone(),
+            client: app.client.clone(),
+            cookie: None,
+            last_body: String::new(),
+        }
+    }
+
+    async fn finish(&mut self, r: reqwest::Response) -> Reply {
+        for v in r.headers().get_all("set-cookie") {
+            let v = v.to_str().expect("ascii cookie");
+            if let Some(rest) = v.strip_prefix("crieur_session=") {
+                let value = rest.split(';').next().unwrap_or("");
+                self.cookie = (!value.is_empty()).then(|| value.to_owned());
+            }
+        }
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().expect("ascii").to_owned());
+        let body = r.text().await.expect("body");
+        self.last_body = body.clone();
+        Reply {
+            status,
+            location,
+            body,
+        }
+    }
+
+    fn with_cookie(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cookie {
+            Some(c) => rb.header("cookie", format!("crieur_session={c}")),
+            None => rb,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Reply {
+        let rb = self.with_cookie(self.client.get(format!("{}{path}", self.base)));
+        let r = rb.send().await.expect("sent");
+        self.finish(r).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
+        let rb = self.with_cookie(self.client.post(format!("{}{path}", self.base)).form(form));
+        let r = rb.send().await.expect("sent");
+        self.finish(r).await
+    }
+
+    /// The CSRF token of the last page received.
+    pub fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self
+            .last_body
+            .find(marker)
+            .expect("a form with a CSRF token")
+            + marker.len();
+        let end = self.last_body[start..].find('"').expect("end of token");
+        self.last_body[start..start + end].to_owned()
+    }
+
+    /// Signs in with the test password and, if given, a TOTP code.
+    pub async fn sign_in(&mut self, username: &str, code: Option<String>) -> Reply {
+        self.get("/login").await;
+        let csrf = self.csrf();
+        let r = self
+            .post(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("username", username),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        match (r.location.as_deref(), code) {
+            (Some("/login/code"), Some(code)) => {
+                self.get("/login/code").await;
+                let csrf = self.csrf();
+                self.post("/login/code", &[("csrf", &csrf), ("code", &code)])
+                    .await
+            }
+            _ => r,
+        }
+    }
+}
+
+/// Audit entries matching `action`, newest first.
+pub async fn audit_entries(
+    store: &crieur_store::Store,
+    action: &str,
+) -> Vec<crieur_domain::audit::AuditEntry> {
+    store
+        .audit()
+        .recent_audit(Some(action), 1000)
+        .await
+        .expect("audit readable")
+        .into_iter()
+        .filter(|e| e.action == action)
+        .collect()
 }

@@ -1,0 +1,197 @@
+use super::SqliteStore;
+use crate::{Account, AccountStore, FailureState, NewAccount, StoreError};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+const COLUMNS: &str = "id, username, display_name, role, territory, password_hash, totp_secret, \
+     totp_pending, totp_last_step, disabled, failed_attempts, locked_until, created_at";
+
+fn account(r: &SqliteRow) -> Result<Account, StoreError> {
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError::Corrupt(format!("accounts.{what}: {e}"))
+    };
+    let role: String = r.try_get("role")?;
+    let territory: String = r.try_get("territory")?;
+    Ok(Account {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        display_name: r.try_get("display_name")?,
+        role: role.parse().map_err(|e| corrupt("role", &e))?,
+        territory: territory.parse().map_err(|e| corrupt("territory", &e))?,
+        password_hash: r.try_get("password_hash")?,
+        totp_secret: r.try_get("totp_secret")?,
+        totp_pending: r.try_get("totp_pending")?,
+        totp_last_step: r
+            .try_get::<Option<i64>, _>("totp_last_step")?
+            .map(|s| s as u64),
+        disabled: r.try_get("disabled")?,
+        failed_attempts: r.try_get::<i64, _>("failed_attempts")? as u32,
+        locked_until: r.try_get("locked_until")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn one_row(done: sqlx::sqlite::SqliteQueryResult) -> Result<(), StoreError> {
+    if done.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl AccountStore for SqliteStore {
+    async fn create_account(&self, a: &NewAccount) -> Result<Account, StoreError> {
+        let sql = format!(
+            "INSERT INTO accounts (username, display_name, role, territory, password_hash, totp_secret)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&a.username)
+            .bind(&a.display_name)
+            .bind(a.role.as_str())
+            .bind(a.territory.as_str())
+            .bind(&a.password_hash)
+            .bind(&a.totp_secret)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => {
+                    StoreError::Conflict(format!("the username {} is taken", a.username))
+                }
+                _ => StoreError::from(e),
+            })?;
+        account(&row)
+    }
+
+    async fn account(&self, id: i64) -> Result<Option<Account>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM accounts WHERE id = ?1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(account).transpose()
+    }
+
+    async fn account_by_username(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM accounts WHERE username = ?1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(username.trim())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(account).transpose()
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM accounts ORDER BY username");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(account).collect()
+    }
+
+    async fn set_disabled(&self, id: i64, disabled: bool) -> Result<(), StoreError> {
+        one_row(
+            sqlx::query("UPDATE accounts SET disabled = ?2 WHERE id = ?1")
+                .bind(id)
+                .bind(disabled)
+                .execute(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn set_password_hash(&self, id: i64, hash: &str) -> Result<(), StoreError> {
+        one_row(
+            sqlx::query("UPDATE accounts SET password_hash = ?2 WHERE id = ?1")
+                .bind(id)
+                .bind(hash)
+                .execute(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn set_totp_pending(&self, id: i64, secret: &str) -> Result<(), StoreError> {
+        one_row(
+            sqlx::query("UPDATE accounts SET totp_pending = ?2 WHERE id = ?1")
+                .bind(id)
+                .bind(secret)
+                .execute(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn confirm_totp(&self, id: i64, secret: &str, step: u64) -> Result<(), StoreError> {
+        one_row(
+            sqlx::query(
+                "UPDATE accounts SET totp_secret = ?2, totp_pending = NULL, totp_last_step = ?3
+                 WHERE id = ?1 AND totp_pending = ?2",
+            )
+            .bind(id)
+            .bind(secret)
+            .bind(step as i64)
+            .execute(&self.pool)
+            .await?,
+        )
+    }
+
+    async fn reset_second_factor(&self, id: i64) -> Result<(), StoreError> {
+        one_row(
+            sqlx::query(
+                "UPDATE accounts SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL
+                 WHERE id = ?1",
+            )
+            .bind(id)
+            .execute(&self.pool)
+            .await?,
+        )
+    }
+
+    async fn use_totp_step(&self, id: i64, step: u64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE accounts SET totp_last_step = ?2
+             WHERE id = ?1 AND (totp_last_step IS NULL OR totp_last_step < ?2)",
+        )
+        .bind(id)
+        .bind(step as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        id: i64,
+        now: i64,
+        max_failures: u32,
+        lockout_secs: i64,
+    ) -> Result<FailureState, StoreError> {
+        let row = sqlx::query(
+            "UPDATE accounts SET
+                 failed_attempts = failed_attempts + 1,
+                 locked_until = CASE WHEN failed_attempts + 1 >= ?3 THEN ?2 + ?4 ELSE locked_until END
+             WHERE id = ?1
+             RETURNING failed_attempts, locked_until",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(max_failures as i64)
+        .bind(lockout_secs)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let failed_attempts = row.try_get::<i64, _>("failed_attempts")? as u32;
+        let locked_until: Option<i64> = row.try_get("locked_until")?;
+        Ok(FailureState {
+            failed_attempts,
+            locked_until: locked_until.filter(|_| failed_attempts >= max_failures),
+        })
+    }
+
+    async fn clear_sign_in_failures(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE id = ?1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

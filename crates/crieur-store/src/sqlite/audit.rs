@@ -1,0 +1,99 @@
+use super::SqliteStore;
+use crate::{AuditStore, StoreError};
+use crieur_domain::audit::{AuditEntry, AuditRecord, GENESIS};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+const COLUMNS: &str =
+    "seq, at, actor, action, outcome, territory, target, detail, address, prev_hash, hash";
+
+fn entry(r: &SqliteRow) -> Result<AuditEntry, StoreError> {
+    Ok(AuditEntry {
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        actor: r.try_get("actor")?,
+        action: r.try_get("action")?,
+        outcome: r.try_get("outcome")?,
+        territory: r.try_get("territory")?,
+        target: r.try_get("target")?,
+        detail: r.try_get("detail")?,
+        address: r.try_get("address")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+#[async_trait::async_trait]
+impl AuditStore for SqliteStore {
+    async fn append_audit(
+        &self,
+        record: AuditRecord,
+        at: String,
+    ) -> Result<AuditEntry, StoreError> {
+        // IMMEDIATE takes the write lock before reading the chain's end, so two
+        // writers (even in two processes) cannot both extend the same entry.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        let (seq, prev_hash) = match last {
+            Some(r) => (
+                r.try_get::<i64, _>("seq")? + 1,
+                r.try_get::<String, _>("hash")?,
+            ),
+            None => (1, GENESIS.to_owned()),
+        };
+        let e = AuditEntry::seal(record, seq, at, prev_hash);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor, action, outcome, territory, target, detail, address, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .bind(e.seq)
+        .bind(&e.at)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.outcome)
+        .bind(&e.territory)
+        .bind(&e.target)
+        .bind(&e.detail)
+        .bind(&e.address)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(e)
+    }
+
+    async fn audit_entries(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(after_seq)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(entry).collect()
+    }
+
+    async fn recent_audit(
+        &self,
+        filter: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_log
+             WHERE ?1 IS NULL OR instr(actor, ?1) > 0 OR instr(action, ?1) > 0
+             ORDER BY seq DESC LIMIT ?2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(filter.filter(|f| !f.is_empty()))
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(entry).collect()
+    }
+}

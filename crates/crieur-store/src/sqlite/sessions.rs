@@ -1,0 +1,110 @@
+use super::SqliteStore;
+use crate::{Session, SessionStore, Stage, StoreError};
+use sqlx::Row;
+
+#[async_trait::async_trait]
+impl SessionStore for SqliteStore {
+    async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_digest, account_id, stage, csrf_token, created_at, last_seen_at, address)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(&s.token_digest)
+        .bind(s.account_id)
+        .bind(s.stage.as_str())
+        .bind(&s.csrf_token)
+        .bind(s.created_at)
+        .bind(s.last_seen_at)
+        .bind(&s.address)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_digest: &str) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query(
+            "SELECT token_digest, account_id, stage, csrf_token, created_at, last_seen_at, address
+             FROM sessions WHERE token_digest = ?1",
+        )
+        .bind(token_digest)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let stage: String = r.try_get("stage")?;
+        Ok(Some(Session {
+            token_digest: r.try_get("token_digest")?,
+            account_id: r.try_get("account_id")?,
+            stage: Stage::parse(&stage)
+                .ok_or_else(|| StoreError::Corrupt(format!("sessions.stage: {stage:?}")))?,
+            csrf_token: r.try_get("csrf_token")?,
+            created_at: r.try_get("created_at")?,
+            last_seen_at: r.try_get("last_seen_at")?,
+            address: r.try_get("address")?,
+        }))
+    }
+
+    async fn touch_session(&self, token_digest: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_seen_at = ?2 WHERE token_digest = ?1")
+            .bind(token_digest)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, token_digest: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_digest = ?1")
+            .bind(token_digest)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_account_sessions(&self, account_id: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE account_id = ?1")
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_idle_sessions(&self, before: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at < ?1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn address_failures(&self, address: &str, window_start: i64) -> Result<u32, StoreError> {
+        let n: Option<i64> = sqlx::query_scalar(
+            "SELECT failures FROM address_failures WHERE address = ?1 AND window_start >= ?2",
+        )
+        .bind(address)
+        .bind(window_start)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(n.unwrap_or(0) as u32)
+    }
+
+    async fn record_address_failure(
+        &self,
+        address: &str,
+        now: i64,
+        window_start: i64,
+    ) -> Result<u32, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO address_failures (address, failures, window_start) VALUES (?1, 1, ?2)
+             ON CONFLICT (address) DO UPDATE SET
+                 failures = CASE WHEN window_start < ?3 THEN 1 ELSE failures + 1 END,
+                 window_start = CASE WHEN window_start < ?3 THEN ?2 ELSE window_start END
+             RETURNING failures",
+        )
+        .bind(address)
+        .bind(now)
+        .bind(window_start)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<i64, _>("failures")? as u32)
+    }
+}
