@@ -241,7 +241,8 @@ mod tests {
                         } else {
                             key.to_owned()
                         };
-                        if key.contains('.') && !key.contains(' ') && !key.contains('{') {
+                        let is_file = key.ends_with(".html") || key.ends_with(".csv");
+                        if key.contains('.') && !is_file {
                             out.push(key);
                         }
                     }
