@@ -128,7 +128,7 @@ async fn public_pages_meet_wcag_aa_on_desktop_and_phone() {
     for (width, height) in [(1280, 900), (375, 740)] {
         let c = browser.client(width, height).await;
         for lang in ["fr", "nl", "de", "en"] {
-            for path in ["/", "/map", "/no-such-page"] {
+            for path in ["/", "/map", "/login", "/no-such-page"] {
                 c.goto(&app.url(&format!("{path}?lang={lang}")))
                     .await
                     .expect("open");
@@ -168,5 +168,117 @@ async fn public_pages_meet_wcag_aa_on_desktop_and_phone() {
         }
         c.close().await.expect("close");
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_authority_signs_in_with_a_totp_code_and_signs_out() {
+    let Some(browser) = crieur_testkit::Browser::start() else {
+        return;
+    };
+    let axe = crieur_testkit::axe_script();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = common::config_in(dir.path());
+    let app = common::spawn_in(dir, config, crieur::app::Mode { demo: true }).await;
+    common::account(
+        &app.store,
+        "mayor.liege",
+        crieur_domain::access::Role::Mayor,
+        "62063",
+        true,
+    )
+    .await;
+    let c = browser.client(1024, 768).await;
+    c.goto(&app.url("/login?lang=en"))
+        .await
+        .expect("open sign-in");
+    // The demo lists its accounts with their current code, clearly marked.
+    let demo = c
+        .find(Locator::Id("demo-accounts-title"))
+        .await
+        .expect("demo section")
+        .text()
+        .await
+        .expect("text");
+    assert!(demo.contains("Demo accounts"), "{demo}");
+    // Take the current code the way a demo visitor would: from the sign-in page.
+    let shown = c
+        .find(Locator::Css("code[data-demo-code='mayor.liege']"))
+        .await
+        .expect("the account's code is shown")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        shown.len() == 6 && shown.bytes().all(|b| b.is_ascii_digit()),
+        "{shown}"
+    );
+    c.find(Locator::Id("username"))
+        .await
+        .expect("field")
+        .send_keys("mayor.liege")
+        .await
+        .expect("type");
+    c.find(Locator::Id("password"))
+        .await
+        .expect("field")
+        .send_keys(common::PASSWORD)
+        .await
+        .expect("type");
+    c.find(Locator::Css("form[action='/login'] button"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("submit");
+    let code_field = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("code"))
+        .await
+        .expect("the code step");
+    if let Some(axe) = &axe {
+        let v = crieur_testkit::wcag_violations(&c, axe).await;
+        assert!(v.is_empty(), "code page: {v:#?}");
+    }
+    code_field.send_keys(&shown).await.expect("type code");
+    c.find(Locator::Css("form[action='/login/code'] button"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("verify");
+    let who = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("whoami"))
+        .await
+        .expect("the console")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        who.contains("mayor.liege") && who.contains("62063"),
+        "{who}"
+    );
+    if let Some(axe) = &axe {
+        let v = crieur_testkit::wcag_violations(&c, axe).await;
+        assert!(v.is_empty(), "console: {v:#?}");
+    }
+    c.find(Locator::Id("sign-out"))
+        .await
+        .expect("sign-out button")
+        .click()
+        .await
+        .expect("sign out");
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("username"))
+        .await
+        .expect("back on the sign-in page");
+    c.goto(&app.url("/console")).await.expect("open console");
+    let url = c.current_url().await.expect("url");
+    assert!(url.path().starts_with("/login"), "signed out: {url}");
+    c.close().await.expect("close");
     app.stop().await;
 }
