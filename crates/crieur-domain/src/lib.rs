@@ -6,6 +6,8 @@
 pub mod access;
 pub mod address;
 pub mod audit;
+pub mod citizen;
+pub mod contact;
 pub mod credentials;
 pub mod language;
 pub mod nis;

@@ -7,6 +7,7 @@ mod accounts;
 mod addresses;
 mod audit;
 mod boundaries;
+mod citizens;
 mod error;
 mod sessions;
 mod sqlite;
@@ -15,6 +16,9 @@ pub use accounts::{Account, AccountStore, FailureState, NewAccount};
 pub use addresses::{AddressRegistryStore, ImportOutcome, RegistrySource};
 pub use audit::AuditStore;
 pub use boundaries::{BoundaryStore, StoredBoundary};
+pub use citizens::{
+    Citizen, CitizenStore, NewCitizen, NewContact, SecretCheck, StoredAddress, StoredContact,
+};
 pub use error::StoreError;
 pub use sessions::{Session, SessionStore, Stage};
 
@@ -28,6 +32,7 @@ pub trait Backend:
     + AccountStore
     + SessionStore
     + AuditStore
+    + CitizenStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -83,6 +88,10 @@ impl Store {
     }
 
     pub fn audit(&self) -> &dyn AuditStore {
+        &*self.0
+    }
+
+    pub fn citizens(&self) -> &dyn CitizenStore {
         &*self.0
     }
 

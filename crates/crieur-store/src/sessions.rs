@@ -12,6 +12,8 @@ pub enum Stage {
     /// Password accepted; the account must enrol a second factor first.
     Enrol,
     Authenticated,
+    /// A citizen managing their own registration.
+    Citizen,
 }
 
 impl Stage {
@@ -21,6 +23,7 @@ impl Stage {
             Stage::SecondFactor => "second_factor",
             Stage::Enrol => "enrol",
             Stage::Authenticated => "authenticated",
+            Stage::Citizen => "citizen",
         }
     }
 
@@ -30,6 +33,7 @@ impl Stage {
             Stage::SecondFactor,
             Stage::Enrol,
             Stage::Authenticated,
+            Stage::Citizen,
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
@@ -40,6 +44,8 @@ impl Stage {
 pub struct Session {
     pub token_digest: String,
     pub account_id: Option<i64>,
+    /// Set for a citizen's session (stage `Citizen`).
+    pub citizen_id: Option<i64>,
     pub stage: Stage,
     pub csrf_token: String,
     pub created_at: i64,

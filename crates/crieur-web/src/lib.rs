@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::signin::router())
         .merge(routes::console::router())
         .merge(routes::admin::router())
+        .merge(routes::citizens::router())
         .merge(assets::router())
         .route(
             "/api/openapi.json",

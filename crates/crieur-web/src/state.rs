@@ -1,4 +1,5 @@
 use crate::i18n::Catalog;
+use crieur_channels::{DeviceSimulator, Outbox};
 use crieur_domain::{Language, Territories};
 use crieur_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -17,6 +18,8 @@ pub struct WebSettings {
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy).
     pub trust_forwarded_for: bool,
     pub auth: AuthSettings,
+    /// The address citizens' e-mail links point to, e.g. `https://alert.example.be`.
+    pub public_url: String,
 }
 
 /// Sessions and sign-in throttling.
@@ -59,6 +62,7 @@ impl Default for WebSettings {
             max_body_bytes: 2 * 1024 * 1024,
             trust_forwarded_for: false,
             auth: AuthSettings::default(),
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }
@@ -71,6 +75,10 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     pub settings: Arc<WebSettings>,
     pub catalog: &'static Catalog,
+    /// Where verification codes and links are handed over for sending.
+    pub outbox: Arc<dyn Outbox>,
+    /// The device simulator, when it stands in for real channels (demo, tests).
+    pub simulator: Option<Arc<DeviceSimulator>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -88,6 +96,8 @@ impl AppState {
         store: Store,
         metrics: Option<PrometheusHandle>,
         settings: WebSettings,
+        outbox: Arc<dyn Outbox>,
+        simulator: Option<Arc<DeviceSimulator>>,
     ) -> AppState {
         AppState {
             territories,
@@ -95,6 +105,8 @@ impl AppState {
             metrics,
             settings: Arc::new(settings),
             catalog: Catalog::get(),
+            outbox,
+            simulator,
         }
     }
 }

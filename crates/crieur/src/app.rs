@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use anyhow::Context;
+use crieur_channels::{DeviceSimulator, NoChannel, Outbox};
 use crieur_domain::Territories;
 use crieur_domain::territory::{Boundary, geometry_from_geojson};
 use crieur_store::Store;
@@ -59,8 +60,29 @@ impl App {
                 address_max_failures: auth.address_max_failures,
                 ..AuthSettings::default()
             },
+            public_url: config.web.public_url.clone().unwrap_or_else(|| {
+                let scheme = if config.web.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                format!("{scheme}://{}", config.web.listen)
+            }),
         };
-        let state = AppState::new(Arc::new(territories), store, metrics, settings);
+        let (outbox, simulator): (Arc<dyn Outbox>, _) = if config.channels.simulator || mode.demo {
+            let sim = Arc::new(DeviceSimulator::new(10_000));
+            (sim.clone(), Some(sim))
+        } else {
+            (Arc::new(NoChannel), None)
+        };
+        let state = AppState::new(
+            Arc::new(territories),
+            store,
+            metrics,
+            settings,
+            outbox,
+            simulator,
+        );
         Ok(App { state, config })
     }
 

@@ -16,7 +16,17 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub web: WebConfig,
     pub auth: AuthConfig,
+    pub channels: ChannelsConfig,
     pub metrics: MetricsConfig,
+}
+
+/// Where messages go.
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelsConfig {
+    /// Hand every message to the device simulator (shown at /simulator) instead of
+    /// real providers. For demonstrations and tests only; `crieur demo` sets it.
+    pub simulator: bool,
 }
 
 /// Staff sessions and sign-in throttling.
@@ -89,6 +99,9 @@ pub struct WebConfig {
     pub tls: Option<TlsConfig>,
     /// Take the client's address from X-Forwarded-For: only behind a proxy you run.
     pub trust_forwarded_for: bool,
+    /// The public address of this site, used in links sent to citizens
+    /// (default: http://<listen>).
+    pub public_url: Option<String>,
 }
 
 #[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
@@ -123,6 +136,7 @@ impl Default for WebConfig {
             max_body_bytes: 2 * 1024 * 1024,
             tls: None,
             trust_forwarded_for: false,
+            public_url: None,
         }
     }
 }
@@ -134,7 +148,7 @@ impl Default for MetricsConfig {
 }
 
 /// Top-level sections; other `CRIEUR_*` variables (e.g. for tests) are not config.
-const SECTIONS: &[&str] = &["database", "web", "auth", "metrics"];
+const SECTIONS: &[&str] = &["database", "web", "auth", "channels", "metrics"];
 
 /// Values given on the command line, which win over everything else.
 #[derive(Debug, Default, Serialize)]

@@ -4,6 +4,7 @@ mod accounts;
 mod addresses;
 mod audit;
 mod boundaries;
+mod citizens;
 mod sessions;
 
 use crate::{Backend, StoreError};

@@ -6,8 +6,8 @@ use sqlx::Row;
 impl SessionStore for SqliteStore {
     async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (token_digest, account_id, stage, csrf_token, created_at, last_seen_at, address)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO sessions (token_digest, account_id, stage, csrf_token, created_at, last_seen_at, address, citizen_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .bind(&s.token_digest)
         .bind(s.account_id)
@@ -16,6 +16,7 @@ impl SessionStore for SqliteStore {
         .bind(s.created_at)
         .bind(s.last_seen_at)
         .bind(&s.address)
+        .bind(s.citizen_id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -23,7 +24,7 @@ impl SessionStore for SqliteStore {
 
     async fn session(&self, token_digest: &str) -> Result<Option<Session>, StoreError> {
         let row = sqlx::query(
-            "SELECT token_digest, account_id, stage, csrf_token, created_at, last_seen_at, address
+            "SELECT token_digest, account_id, citizen_id, stage, csrf_token, created_at, last_seen_at, address
              FROM sessions WHERE token_digest = ?1",
         )
         .bind(token_digest)
@@ -34,6 +35,7 @@ impl SessionStore for SqliteStore {
         Ok(Some(Session {
             token_digest: r.try_get("token_digest")?,
             account_id: r.try_get("account_id")?,
+            citizen_id: r.try_get("citizen_id")?,
             stage: Stage::parse(&stage)
                 .ok_or_else(|| StoreError::Corrupt(format!("sessions.stage: {stage:?}")))?,
             csrf_token: r.try_get("csrf_token")?,

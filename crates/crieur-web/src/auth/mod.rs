@@ -186,6 +186,7 @@ pub(crate) async fn start_session(
     account_id: Option<i64>,
     stage: Stage,
     address: Option<String>,
+    citizen_id: Option<i64>,
 ) -> Result<(Session, HeaderValue), StoreError> {
     let store = state.store.sessions();
     if let Some(p) = previous {
@@ -200,6 +201,7 @@ pub(crate) async fn start_session(
     let session = Session {
         token_digest: token_digest(&token),
         account_id,
+        citizen_id,
         stage,
         csrf_token: new_token(),
         created_at: now,

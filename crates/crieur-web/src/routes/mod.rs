@@ -1,5 +1,6 @@
 pub(crate) mod addresses;
 pub(crate) mod admin;
+pub(crate) mod citizens;
 pub(crate) mod console;
 pub(crate) mod health;
 pub(crate) mod pages;

@@ -105,7 +105,7 @@ async fn login_form(
                 );
             }
             // Abandoning a half-done sign-in starts afresh.
-            Stage::SecondFactor | Stage::Enrol => {}
+            Stage::SecondFactor | Stage::Enrol | Stage::Citizen => {}
         }
     }
     let (session, cookie) = start_session(
@@ -114,6 +114,7 @@ async fn login_form(
         None,
         Stage::Anonymous,
         ctx.address.clone(),
+        None,
     )
     .await?;
     let page = login_page(&state, lang, session.csrf_token, String::new(), None).await;
@@ -250,6 +251,7 @@ async fn login(
         Some(account.id),
         stage,
         address.clone(),
+        None,
     )
     .await?;
     let to = match stage {
@@ -415,6 +417,7 @@ async fn code(
                 Some(account.id),
                 Stage::Authenticated,
                 ctx.address.clone(),
+                None,
             )
             .await?;
             signed_in(&state, &account, ctx.address, "password and TOTP").await?;
@@ -536,6 +539,7 @@ async fn enrol(
                 Some(account.id),
                 Stage::Authenticated,
                 ctx.address.clone(),
+                None,
             )
             .await?;
             signed_in(&state, &account, ctx.address, "password and new TOTP").await?;

@@ -29,6 +29,12 @@ pub async fn spawn() -> TestApp {
 }
 
 pub async fn spawn_in(dir: tempfile::TempDir, config: Config, mode: Mode) -> TestApp {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "warn,crieur=info,crieur_web=info",
+        ))
+        .with_test_writer()
+        .try_init();
     // reqwest is built without a default TLS provider; use the server's (ring).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let db_url = config.database.url.clone();
