@@ -224,9 +224,9 @@ mod tests {
             "Belgian premium rate"
         );
         assert_eq!(
-            PhoneNumber::parse("070 12 34 56"),
+            PhoneNumber::parse("070 24 56 78"),
             Err(PhoneProblem::Premium),
-            "Belgian shared cost"
+            "Belgian 070 premium line"
         );
         assert_eq!(
             PhoneNumber::parse("0800 12 345"),
