@@ -282,3 +282,202 @@ async fn an_authority_signs_in_with_a_totp_code_and_signs_out() {
     c.close().await.expect("close");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_citizen_registers_in_french_confirms_downloads_and_deletes() {
+    let Some(browser) = crieur_testkit::Browser::start() else {
+        return;
+    };
+    let axe = crieur_testkit::axe_script();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = common::config_in(dir.path());
+    config.channels.simulator = true;
+    let app = common::spawn_in(dir, config, Default::default()).await;
+    let registry = [
+        ("Place Saint-Lambert", "1", "4000", "62063", 5.5736, 50.6452),
+        ("Rue de Fer", "10", "5000", "92094", 4.8652, 50.4636),
+    ]
+    .map(
+        |(street, n, pc, nis, lon, lat)| crieur_domain::address::RegistryAddress {
+            street_nl: None,
+            street_fr: Some(street.into()),
+            street_de: None,
+            house_number: n.into(),
+            box_number: None,
+            postcode: pc.into(),
+            municipality: nis.parse().expect("nis"),
+            lon,
+            lat,
+        },
+    );
+    app.store
+        .addresses()
+        .import_addresses("test", false, &registry)
+        .await
+        .expect("registry");
+    let c = browser.client(412, 900).await;
+    c.goto(&app.url("/register?lang=fr"))
+        .await
+        .expect("open registration");
+    if let Some(axe) = &axe {
+        let v = crieur_testkit::wcag_violations(&c, axe).await;
+        assert!(v.is_empty(), "register: {v:#?}");
+    }
+    let fill = |id: &'static str, text: &'static str| {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Id(id))
+                .await
+                .expect(id)
+                .send_keys(text)
+                .await
+                .expect("type");
+        }
+    };
+    fill("phone_0", "0470 12 34 56").await;
+    fill("email_0", "marie@example.be").await;
+    fill("address_0_street", "Place Saint-Lambert").await;
+    fill("address_0_number", "1").await;
+    fill("address_0_postcode", "4000").await;
+    // The second address sits in a folded section.
+    c.find(Locator::XPath(
+        "//summary[normalize-space(.)='Ajouter une adresse']",
+    ))
+    .await
+    .expect("add address")
+    .click()
+    .await
+    .expect("unfold");
+    fill("address_1_street", "Rue de Fer").await;
+    fill("address_1_number", "10").await;
+    fill("address_1_postcode", "5000").await;
+    c.find(Locator::Css("#address_1_label option[value='work']"))
+        .await
+        .expect("label")
+        .click()
+        .await
+        .expect("choose");
+    c.find(Locator::Id("consent"))
+        .await
+        .expect("consent")
+        .click()
+        .await
+        .expect("agree");
+    c.find(Locator::Id("register-submit"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("register");
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//h1[contains(., 'Confirmez vos contacts')]",
+        ))
+        .await
+        .expect("the confirmation page, in the language chosen");
+    if let Some(axe) = &axe {
+        let v = crieur_testkit::wcag_violations(&c, axe).await;
+        assert!(v.is_empty(), "confirm: {v:#?}");
+    }
+
+    // Read the SMS in the device simulator.
+    c.goto(&app.url("/simulator")).await.expect("simulator");
+    let warning = c
+        .find(Locator::Css("p.demo-note"))
+        .await
+        .expect("label")
+        .text()
+        .await
+        .expect("text");
+    assert!(warning.contains("SIMULATION"), "{warning}");
+    if let Some(axe) = &axe {
+        let v = crieur_testkit::wcag_violations(&c, axe).await;
+        assert!(v.is_empty(), "simulator: {v:#?}");
+    }
+    let sms = c
+        .find(Locator::Css(
+            "tr[data-to='+32470123456'][data-channel='sms'] td.wrap",
+        ))
+        .await
+        .expect("the SMS")
+        .text()
+        .await
+        .expect("text");
+    let code: String = sms
+        .split(|ch: char| !ch.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("a 6-digit code")
+        .to_owned();
+    c.back().await.expect("back to confirmation");
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("input[name='code']"))
+        .await
+        .expect("code field")
+        .send_keys(&code)
+        .await
+        .expect("type code");
+    c.find(Locator::Css("form[action='/confirm/phone'] button"))
+        .await
+        .expect("verify")
+        .click()
+        .await
+        .expect("verify");
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-verified='+32470123456']"))
+        .await
+        .expect("the phone is confirmed");
+
+    c.goto(&app.url("/profile")).await.expect("profile");
+    let addresses = c
+        .find(Locator::Id("profile-addresses"))
+        .await
+        .expect("addresses")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        addresses.contains("Liège") && addresses.contains("Namur"),
+        "{addresses}"
+    );
+    if let Some(axe) = &axe {
+        let v = crieur_testkit::wcag_violations(&c, axe).await;
+        assert!(v.is_empty(), "profile: {v:#?}");
+    }
+    // What the download link gives, fetched from the page with its session.
+    let exported = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(document.getElementById('export').href).then(r => r.json()).then(done, e => done(String(e)));",
+            vec![],
+        )
+        .await
+        .expect("export");
+    assert_eq!(
+        exported["addresses"].as_array().map(Vec::len),
+        Some(2),
+        "{exported}"
+    );
+    assert_eq!(exported["language"], "fr");
+
+    c.find(Locator::Id("delete-account"))
+        .await
+        .expect("delete")
+        .click()
+        .await
+        .expect("delete");
+    let message = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("message"))
+        .await
+        .expect("confirmation of erasure")
+        .text()
+        .await
+        .expect("text");
+    assert!(message.contains("effacées"), "{message}");
+    c.close().await.expect("close");
+    app.stop().await;
+}

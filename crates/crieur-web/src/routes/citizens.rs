@@ -515,7 +515,17 @@ async fn register(
         Some(citizen_id),
     )
     .await?;
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/confirm")).into_response())
+    let mut response = ([(header::SET_COOKIE, cookie)], Redirect::to("/confirm")).into_response();
+    // From now on the citizen's pages speak the language they chose.
+    let lang_cookie = format!(
+        "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        crate::i18n::LANG_COOKIE,
+        registration.language
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&lang_cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(response)
 }
 
 /// Counts a code towards the number's and its range's limits.
