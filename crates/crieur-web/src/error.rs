@@ -38,6 +38,12 @@ pub enum ApiError {
         key: &'static str,
         args: Vec<(&'static str, String)>,
     },
+    /// A form-like body with problems per field.
+    Unprocessable(Vec<(String, &'static str)>),
+    /// A rate limit; the key names the message.
+    TooManyRequests(&'static str),
+    /// No valid bearer token.
+    Unauthorized,
     Store(StoreError),
 }
 
@@ -69,12 +75,43 @@ pub(crate) struct ErrorBody {
     error: String,
     /// Human-readable message in the request's language.
     message: String,
+    /// For refused forms: each problem with the field it concerns.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<FieldError>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct FieldError {
+    /// The field, as in the request (`phones.1.number`, `addresses.0.postcode`).
+    field: String,
+    /// Stable code of the problem, e.g. `citizen.phone_premium`.
+    error: String,
+    /// The message in the request's language.
+    message: String,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let tr = Tr::new(request_language());
+        let mut problems = Vec::new();
         let (status, key, args) = match self {
+            ApiError::Unprocessable(list) => {
+                problems = list
+                    .into_iter()
+                    .map(|(field, key)| FieldError {
+                        field,
+                        error: key.to_owned(),
+                        message: tr.t(key).to_owned(),
+                    })
+                    .collect();
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "error.invalid_request",
+                    vec![],
+                )
+            }
+            ApiError::TooManyRequests(key) => (StatusCode::TOO_MANY_REQUESTS, key, vec![]),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "error.unauthorized", vec![]),
             ApiError::BadRequest { key, args } => (StatusCode::BAD_REQUEST, key, args),
             ApiError::NotFound { key, args } => (StatusCode::NOT_FOUND, key, args),
             ApiError::Store(StoreError::NotFound) => {
@@ -96,6 +133,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             error: key.to_owned(),
             message: tr.fmt(key, &args),
+            problems,
         };
         (status, Json(body)).into_response()
     }

@@ -6,6 +6,7 @@
 
 mod assets;
 mod auth;
+mod citizens;
 mod error;
 pub mod i18n;
 mod middleware;
@@ -27,11 +28,27 @@ use utoipa_axum::router::OpenApiRouter;
         description = "Crisis communication for public authorities: territories, \
                        geocoding, and (as they land) alerts, registrations and the hotline."
     ),
+    modifiers(&BearerAuth),
     tags((name = "territories", description = "Belgian territorial units, postal codes and geometry"),
          (name = "addresses", description = "The address registry used for geocoding"),
+         (name = "citizens", description = "Citizens' registration for alerts: register, confirm, manage, erase"),
          (name = "operations", description = "Health and metrics"))
 )]
 struct ApiDoc;
+
+/// The citizens' API uses bearer tokens from registration or access codes.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
@@ -39,7 +56,24 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::territories::router())
         .merge(routes::addresses::router())
         .merge(routes::health::router())
+        .merge(routes::registrations::router())
         .split_for_parts();
+    // Any website may call the public API from a browser: no cookie is ever sent
+    // cross-site (credentials are not allowed), so only bearer tokens authorise.
+    let api = api.layer(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(tower_http::cors::Any)
+            .allow_methods([
+                axum::http::Method::GET,
+                axum::http::Method::POST,
+                axum::http::Method::DELETE,
+            ])
+            .allow_headers([
+                axum::http::header::CONTENT_TYPE,
+                axum::http::header::AUTHORIZATION,
+                axum::http::header::ACCEPT_LANGUAGE,
+            ]),
+    );
     let openapi_json = std::sync::Arc::new(openapi);
     let app = Router::new()
         .merge(api)
@@ -48,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::console::router())
         .merge(routes::admin::router())
         .merge(routes::citizens::router())
+        .merge(routes::simulator::router())
         .merge(assets::router())
         .route(
             "/api/openapi.json",

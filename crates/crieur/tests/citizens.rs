@@ -479,3 +479,195 @@ async fn a_confirmed_citizen_gets_back_in_with_a_code_and_cannot_register_twice(
     assert!(profile.body.contains("+32470123456"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_json_api_registers_confirms_exports_and_erases() {
+    let app = app().await;
+    let body = serde_json::json!({
+        "language": "nl",
+        "phones": [{"number": "0470 12 34 56", "sms": true}],
+        "emails": ["jan@example.be"],
+        "addresses": [{"label": "home", "street": "Place Saint-Lambert", "house_number": "1", "postcode": "4000"}],
+        "consent": true
+    });
+    let r = app
+        .client
+        .post(app.url("/api/registrations"))
+        .json(&body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created: serde_json::Value = r.json().await.expect("json");
+    let token = created["token"].as_str().expect("token").to_owned();
+    let phone = created["contacts"]
+        .as_array()
+        .expect("contacts")
+        .iter()
+        .find(|c| c["kind"] == "phone")
+        .expect("phone")
+        .clone();
+    assert_eq!(phone["verified"], false);
+    let (_, sms) = simulated(&app, "+32470123456").await.expect("sms");
+    assert!(sms.contains("bevestigingscode"), "in Dutch: {sms}");
+
+    let auth = format!("Bearer {token}");
+    let wrong = app
+        .client
+        .post(app.url("/api/registrations/me/verify"))
+        .header("authorization", &auth)
+        .json(&serde_json::json!({"contact_id": phone["id"], "code": "000000"}))
+        .send()
+        .await
+        .expect("sent");
+    let wrong: serde_json::Value = wrong.json().await.expect("json");
+    assert_eq!(wrong["verified"], false);
+    assert_eq!(wrong["attempts_left"], 4);
+    let ok: serde_json::Value = app
+        .client
+        .post(app.url("/api/registrations/me/verify"))
+        .header("authorization", &auth)
+        .json(&serde_json::json!({"contact_id": phone["id"], "code": six_digits(&sms)}))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ok["verified"], true);
+
+    let me: serde_json::Value = app
+        .client
+        .get(app.url("/api/registrations/me"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["language"], "nl");
+    assert_eq!(me["addresses"][0]["municipality"], "62063");
+    let r = app
+        .client
+        .get(app.url("/api/registrations/me"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "no token, no data");
+
+    // Back in later with an access code.
+    let r = app
+        .client
+        .post(app.url("/api/access"))
+        .json(&serde_json::json!({"contact": "+32 470 12 34 56"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let (_, sms) = simulated(&app, "+32470123456").await.expect("access sms");
+    let r: serde_json::Value = app
+        .client
+        .post(app.url("/api/access/verify"))
+        .json(&serde_json::json!({"contact": "0470 12 34 56", "code": six_digits(&sms)}))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let second = format!("Bearer {}", r["token"].as_str().expect("a new token"));
+
+    let r = app
+        .client
+        .delete(app.url("/api/registrations/me"))
+        .header("authorization", &second)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = app
+        .client
+        .get(app.url("/api/registrations/me"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "erased: the old token manages nothing"
+    );
+    assert_eq!(citizen_count(&app).await, 0);
+
+    let doc: serde_json::Value = app
+        .get("/api/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("openapi");
+    for path in [
+        "/api/registrations",
+        "/api/registrations/me",
+        "/api/registrations/me/verify",
+        "/api/access",
+        "/api/access/verify",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_json_api_lists_every_problem_in_the_callers_language() {
+    let app = app().await;
+    let six: Vec<serde_json::Value> = (0..6)
+        .map(|_| serde_json::json!({"street": "Rue de Fer", "house_number": "10", "postcode": "5000"}))
+        .collect();
+    let body = serde_json::json!({
+        "language": "nl",
+        "phones": [{"number": "0900 12 345"}],
+        "emails": ["not-an-address"],
+        "addresses": six,
+        "consent": false
+    });
+    let r = app
+        .client
+        .post(app.url("/api/registrations"))
+        .header("accept-language", "nl-BE")
+        .json(&body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let err: serde_json::Value = r.json().await.expect("json");
+    let problems = err["problems"].as_array().expect("problems");
+    let find = |code: &str| {
+        problems
+            .iter()
+            .find(|p| p["error"] == code)
+            .unwrap_or_else(|| panic!("{code} in {err}"))
+            .clone()
+    };
+    assert_eq!(find("citizen.phone_premium")["field"], "phones.0.number");
+    assert!(
+        find("citizen.phone_premium")["message"]
+            .as_str()
+            .expect("text")
+            .contains("Betaalnummers")
+    );
+    find("citizen.email_invalid");
+    find("citizen.too_many_addresses");
+    find("citizen.consent_required");
+    let r = app
+        .client
+        .post(app.url("/api/registrations"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("sent");
+    assert!(r.status().is_client_error());
+    assert_eq!(citizen_count(&app).await, 0);
+    app.stop().await;
+}

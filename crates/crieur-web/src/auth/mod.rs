@@ -188,6 +188,28 @@ pub(crate) async fn start_session(
     address: Option<String>,
     citizen_id: Option<i64>,
 ) -> Result<(Session, HeaderValue), StoreError> {
+    let (session, token) =
+        open_session(state, previous, account_id, stage, address, citizen_id).await?;
+    let secure = if state.settings.auth.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
+    let cookie = HeaderValue::from_str(&cookie).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok((session, cookie))
+}
+
+/// Creates a session row and returns it with its token (for cookies, or as a
+/// bearer token for the JSON API).
+pub(crate) async fn open_session(
+    state: &AppState,
+    previous: Option<&Session>,
+    account_id: Option<i64>,
+    stage: Stage,
+    address: Option<String>,
+    citizen_id: Option<i64>,
+) -> Result<(Session, String), StoreError> {
     let store = state.store.sessions();
     if let Some(p) = previous {
         store.delete_session(&p.token_digest).await?;
@@ -209,14 +231,44 @@ pub(crate) async fn start_session(
         address,
     };
     store.create_session(&session).await?;
-    let secure = if state.settings.auth.secure_cookies {
-        "; Secure"
-    } else {
-        ""
+    Ok((session, token))
+}
+
+/// The citizen whose JSON-API token (`Authorization: Bearer …`) this request
+/// carries, if it is valid and not expired.
+pub(crate) async fn bearer_citizen(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<i64>, StoreError> {
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+    else {
+        return Ok(None);
     };
-    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
-    let cookie = HeaderValue::from_str(&cookie).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok((session, cookie))
+    let digest = token_digest(token);
+    let store = state.store.sessions();
+    let Some(session) = store.session(&digest).await? else {
+        return Ok(None);
+    };
+    let now = now();
+    let auth = &state.settings.auth;
+    if now - session.last_seen_at > auth.idle_timeout_secs
+        || now - session.created_at > auth.absolute_timeout_secs
+    {
+        store.delete_session(&digest).await?;
+        return Ok(None);
+    }
+    if session.stage != Stage::Citizen {
+        return Ok(None);
+    }
+    if now - session.last_seen_at >= TOUCH_EVERY_SECS {
+        store.touch_session(&digest, now).await?;
+    }
+    Ok(session.citizen_id)
 }
 
 /// A header that removes the session cookie.

@@ -4,6 +4,7 @@
 
 use crate::AppState;
 use crate::auth::{SessionContext, now, start_session};
+use crate::citizens::{AccessRequest, RegisterError, phone_may_receive_code, send_secret};
 use crate::error::PageError;
 use crate::i18n::{Lang, Tr};
 use crate::routes::pages::Layout;
@@ -14,28 +15,15 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use crieur_channels::Outbound;
 use crieur_domain::Language;
 use crieur_domain::citizen::{
     AddressInput, CONSENT_VERSION, FieldProblem, MAX_ADDRESSES, MAX_EMAILS, MAX_PHONES, PhoneInput,
-    RegistrationInput, validate,
+    RegistrationInput,
 };
-use crieur_domain::contact::{EmailAddress, LineKind, PhoneNumber};
-use crieur_domain::credentials::{new_token, token_digest};
-use crieur_store::{
-    Citizen, NewCitizen, NewContact, SecretCheck, Stage, StoreError, StoredAddress,
-};
+use crieur_domain::contact::PhoneNumber;
+use crieur_domain::credentials::token_digest;
+use crieur_store::{Citizen, SecretCheck, Stage, StoreError};
 use std::collections::HashMap;
-
-/// Limits on sending codes, against SMS-pumping fraud.
-const REGISTRATIONS_PER_ADDRESS_HOUR: u32 = 20;
-const CODES_PER_NUMBER_HOUR: u32 = 3;
-const CODES_PER_RANGE_HOUR: u32 = 10;
-/// Digits after `+` that make a number range (`+3247012…`).
-const RANGE_DIGITS: usize = 7;
-const CODE_TTL_SECS: i64 = 10 * 60;
-const LINK_TTL_SECS: i64 = 24 * 3600;
-const MAX_CODE_ATTEMPTS: u32 = 5;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -50,17 +38,6 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/profile/export", get(export))
         .route("/profile/preferences", post(preferences))
         .route("/profile/delete", post(delete))
-        .route("/simulator", get(simulator))
-}
-
-fn sha(contact_id: i64, secret: &str) -> String {
-    token_digest(&format!("{contact_id}:{secret}"))
-}
-
-fn six_digits() -> String {
-    let t = new_token();
-    let n = u64::from_str_radix(&t[..12], 16).unwrap_or(0) % 1_000_000;
-    format!("{n:06}")
 }
 
 fn parse_form(fields: &[(String, String)]) -> RegistrationInput {
@@ -351,161 +328,22 @@ async fn register(
         let page = register_page(&state, lang, session.csrf_token.clone(), input, &problems);
         Ok::<Response, PageError>((status, page).into_response())
     };
-    let registration = match validate(&input) {
-        Ok(r) => r,
-        Err(problems) => return refuse(problems, input, StatusCode::UNPROCESSABLE_ENTITY),
-    };
-
-    // Geocode every address; an unknown one needs a pin.
-    let mut addresses = Vec::new();
-    let mut problems = Vec::new();
-    for (i, a) in registration.addresses.iter().enumerate() {
-        let field = |f: &str| format!("addresses.{i}.{f}");
-        if state
-            .territories
-            .municipalities_for_postal_code(&a.postcode)
-            .is_empty()
-        {
-            problems.push(FieldProblem {
-                field: field("postcode"),
-                key: "citizen.postcode_unknown",
-            });
-            continue;
-        }
-        let found = state
-            .store
-            .addresses()
-            .geocode(&a.postcode, &a.street, &a.house_number)
-            .await?;
-        let placed = match (found, a.pin) {
-            (Some(f), _) => Some((f.municipality, f.lon, f.lat, "registry")),
-            (None, Some((lon, lat))) => state
-                .territories
-                .locate(lon, lat)
-                .map(|l| (l.municipality, lon, lat, "pin")),
-            (None, None) => None,
+    let registration =
+        match crate::citizens::register(&state, &input, "web", ctx.address.as_deref()).await {
+            Ok(r) => r,
+            Err(RegisterError::Invalid(problems)) => {
+                return refuse(problems, input, StatusCode::UNPROCESSABLE_ENTITY);
+            }
+            Err(RegisterError::RateLimited(key)) => {
+                let problem = FieldProblem {
+                    field: "form".into(),
+                    key,
+                };
+                return refuse(vec![problem], input, StatusCode::TOO_MANY_REQUESTS);
+            }
+            Err(RegisterError::Store(e)) => return Err(e.into()),
         };
-        match placed {
-            Some((municipality, lon, lat, how)) => addresses.push(StoredAddress {
-                label: a.label.as_str().to_owned(),
-                street: a.street.clone(),
-                house_number: a.house_number.clone(),
-                postcode: a.postcode.clone(),
-                municipality,
-                lon,
-                lat,
-                placed: how.to_owned(),
-            }),
-            None => problems.push(FieldProblem {
-                field: field("street"),
-                key: "citizen.address_not_found",
-            }),
-        }
-    }
-    // Someone already registered manages their profile instead.
-    for p in &registration.phones {
-        if state
-            .store
-            .citizens()
-            .citizen_by_verified_contact("phone", p.number.e164())
-            .await?
-            .is_some()
-        {
-            problems.push(FieldProblem {
-                field: "phones".into(),
-                key: "citizen.already_registered",
-            });
-        }
-    }
-    for e in &registration.emails {
-        if state
-            .store
-            .citizens()
-            .citizen_by_verified_contact("email", e.as_str())
-            .await?
-            .is_some()
-        {
-            problems.push(FieldProblem {
-                field: "emails".into(),
-                key: "citizen.already_registered",
-            });
-        }
-    }
-    if !problems.is_empty() {
-        problems.dedup();
-        return refuse(problems, input, StatusCode::UNPROCESSABLE_ENTITY);
-    }
-
-    // Rate limits, counted before anything is stored or sent.
-    let now = now();
-    let citizens = state.store.citizens();
-    if let Some(addr) = &ctx.address
-        && citizens
-            .hit_rate(&format!("register:addr:{addr}"), now, 3600)
-            .await?
-            > REGISTRATIONS_PER_ADDRESS_HOUR
-    {
-        tracing::warn!(address = %addr, "registration rate limit reached");
-        return refuse(
-            vec![FieldProblem {
-                field: "form".into(),
-                key: "citizen.too_many_registrations",
-            }],
-            input,
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
-    for p in &registration.phones {
-        if !phone_may_receive_code(&state, &p.number, now).await? {
-            return refuse(
-                vec![FieldProblem {
-                    field: "phones".into(),
-                    key: "citizen.too_many_codes",
-                }],
-                input,
-                StatusCode::TOO_MANY_REQUESTS,
-            );
-        }
-    }
-
-    let contacts: Vec<NewContact> = registration
-        .phones
-        .iter()
-        .map(|p| NewContact {
-            kind: "phone".into(),
-            value: p.number.e164().to_owned(),
-            line: Some(p.number.kind().as_str().to_owned()),
-            sms: p.sms,
-            voice: p.voice,
-            verified_by: None,
-        })
-        .chain(registration.emails.iter().map(|e| NewContact {
-            kind: "email".into(),
-            value: e.as_str().to_owned(),
-            line: None,
-            sms: false,
-            voice: false,
-            verified_by: None,
-        }))
-        .collect();
-    let (citizen_id, _) = citizens
-        .register_citizen(&NewCitizen {
-            language: registration.language.code().to_owned(),
-            general_interest: registration.general_interest,
-            consent_version: CONSENT_VERSION.to_owned(),
-            consent_at: jiff::Timestamp::now().to_string(),
-            source: "web".into(),
-            contacts,
-            addresses,
-        })
-        .await?;
-    let citizen = citizens
-        .citizen(citizen_id)
-        .await?
-        .ok_or(PageError::NotFound)?;
-    for c in &citizen.contacts {
-        send_secret(&state, &citizen, c, now).await;
-    }
+    let (citizen_id, language) = registration;
     let (_, cookie) = start_session(
         &state,
         Some(&session),
@@ -520,94 +358,12 @@ async fn register(
     let lang_cookie = format!(
         "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
         crate::i18n::LANG_COOKIE,
-        registration.language
+        language
     );
     if let Ok(v) = axum::http::HeaderValue::from_str(&lang_cookie) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(response)
-}
-
-/// Counts a code towards the number's and its range's limits.
-async fn phone_may_receive_code(
-    state: &AppState,
-    number: &PhoneNumber,
-    now: i64,
-) -> Result<bool, StoreError> {
-    let c = state.store.citizens();
-    let per_number = c
-        .hit_rate(&format!("code:number:{}", number.e164()), now, 3600)
-        .await?;
-    let per_range = c
-        .hit_rate(
-            &format!("code:range:{}", number.range(RANGE_DIGITS)),
-            now,
-            3600,
-        )
-        .await?;
-    if per_number > CODES_PER_NUMBER_HOUR || per_range > CODES_PER_RANGE_HOUR {
-        tracing::warn!(range = %number.range(RANGE_DIGITS), per_number, per_range, "code rate limit reached");
-        return Ok(false);
-    }
-    Ok(true)
-}
-
-/// Sends a fresh code (phones) or link (e-mail) for one unverified contact.
-/// Failures are logged; the citizen can ask again.
-async fn send_secret(
-    state: &AppState,
-    citizen: &Citizen,
-    contact: &crieur_store::StoredContact,
-    now: i64,
-) {
-    if contact.verified_at.is_some() {
-        return;
-    }
-    let lang: Language = citizen.language.parse().unwrap_or(Language::Fr);
-    let tr = Tr::new(lang);
-    let (message, digest, ttl) = if contact.kind == "phone" {
-        let code = six_digits();
-        let text = tr.fmt("citizen.sms_code", &[("code", &code)]);
-        let message =
-            if contact.line.as_deref() == Some(LineKind::Landline.as_str()) || !contact.sms {
-                let spoken: String = code.chars().map(|c| format!("{c} ")).collect();
-                Outbound::Voice {
-                    to: contact.value.clone(),
-                    language: lang.code().to_owned(),
-                    script: tr.fmt("citizen.voice_code", &[("code", spoken.trim())]),
-                }
-            } else {
-                Outbound::Sms {
-                    to: contact.value.clone(),
-                    text,
-                }
-            };
-        (message, sha(contact.id, &code), CODE_TTL_SECS)
-    } else {
-        let token = new_token();
-        let link = format!(
-            "{}/confirm/email/{token}",
-            state.settings.public_url.trim_end_matches('/')
-        );
-        let message = Outbound::Email {
-            to: contact.value.clone(),
-            subject: tr.t("citizen.email_subject").to_owned(),
-            body: tr.fmt("citizen.email_body", &[("link", &link)]),
-        };
-        (message, token_digest(&token), LINK_TTL_SECS)
-    };
-    if let Err(e) = state
-        .store
-        .citizens()
-        .set_verification_secret(contact.id, &digest, now, now + ttl)
-        .await
-    {
-        tracing::error!(error = %e, "storing a verification secret failed");
-        return;
-    }
-    if let Err(e) = state.outbox.send(message).await {
-        tracing::error!(error = %e, channel = %contact.kind, "a verification message could not be sent");
-    }
 }
 
 /// The citizen signed in on this session, if any.
@@ -741,17 +497,7 @@ async fn confirm_phone(
         .filter(char::is_ascii_digit)
         .take(6)
         .collect();
-    let check = state
-        .store
-        .citizens()
-        .check_contact_secret(
-            form.contact,
-            &sha(form.contact, &code),
-            now(),
-            MAX_CODE_ATTEMPTS,
-            "code",
-        )
-        .await?;
+    let check = crate::citizens::confirm_phone(&state, form.contact, &code).await?;
     let (message, error) = match check {
         SecretCheck::Verified => (Some(tr.t("citizen.contact_confirmed").to_owned()), None),
         SecretCheck::Wrong { attempts_left } => (
@@ -904,88 +650,12 @@ async fn profile(
     .into_response())
 }
 
-#[derive(serde::Serialize)]
-struct Export<'a> {
-    exported_at: String,
-    language: &'a str,
-    general_interest: bool,
-    consent: ExportConsent<'a>,
-    registered_at: &'a str,
-    source: &'a str,
-    contacts: Vec<ExportContact<'a>>,
-    addresses: Vec<ExportAddress<'a>>,
-}
-
-#[derive(serde::Serialize)]
-struct ExportConsent<'a> {
-    given_at: &'a str,
-    text_version: &'a str,
-}
-
-#[derive(serde::Serialize)]
-struct ExportContact<'a> {
-    kind: &'a str,
-    value: &'a str,
-    line: Option<&'a str>,
-    sms: bool,
-    voice: bool,
-    verified_at: Option<&'a str>,
-}
-
-#[derive(serde::Serialize)]
-struct ExportAddress<'a> {
-    label: &'a str,
-    street: &'a str,
-    house_number: &'a str,
-    postcode: &'a str,
-    municipality: String,
-    longitude: f64,
-    latitude: f64,
-    placed: &'a str,
-}
-
 /// Everything Crieur holds about the citizen, as JSON (GDPR art. 15 and 20).
 async fn export(State(state): State<AppState>, ctx: SessionContext) -> Result<Response, PageError> {
     let Some(c) = current_citizen(&state, &ctx).await? else {
         return Ok(Redirect::to("/profile/access").into_response());
     };
-    let export = Export {
-        exported_at: jiff::Timestamp::now().to_string(),
-        language: &c.language,
-        general_interest: c.general_interest,
-        consent: ExportConsent {
-            given_at: &c.consent_at,
-            text_version: &c.consent_version,
-        },
-        registered_at: &c.created_at,
-        source: &c.source,
-        contacts: c
-            .contacts
-            .iter()
-            .map(|k| ExportContact {
-                kind: &k.kind,
-                value: &k.value,
-                line: k.line.as_deref(),
-                sms: k.sms,
-                voice: k.voice,
-                verified_at: k.verified_at.as_deref(),
-            })
-            .collect(),
-        addresses: c
-            .addresses
-            .iter()
-            .map(|a| ExportAddress {
-                label: &a.label,
-                street: &a.street,
-                house_number: &a.house_number,
-                postcode: &a.postcode,
-                municipality: a.municipality.to_string(),
-                longitude: a.lon,
-                latitude: a.lat,
-                placed: &a.placed,
-            })
-            .collect(),
-    };
+    let export = crate::citizens::export(&c);
     let body = serde_json::to_string_pretty(&export)
         .map_err(|e| PageError::Store(StoreError::Corrupt(e.to_string())))?;
     Ok((
@@ -1102,84 +772,27 @@ async fn access_request(
         return Ok(Redirect::to("/profile/access").into_response());
     };
     let tr = Tr::new(lang);
-    let raw = form.contact.trim();
-    let parsed = match (PhoneNumber::parse(raw), EmailAddress::parse(raw)) {
-        (Ok(p), _) => Some(("phone", p.e164().to_owned(), Some(p))),
-        (_, Ok(e)) => Some(("email", e.as_str().to_owned(), None)),
-        _ => None,
-    };
-    let Some((kind, value, number)) = parsed else {
-        let page = AccessPage {
-            layout: Layout::new(lang, &state, "/profile/access"),
-            csrf: session.csrf_token,
-            sent_to: None,
-            error: Some(tr.t("citizen.contact_invalid").to_owned()),
-        };
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    };
-    let now = now();
-    if let Some(n) = &number
-        && !phone_may_receive_code(&state, n, now).await?
-    {
-        let page = AccessPage {
-            layout: Layout::new(lang, &state, "/profile/access"),
-            csrf: session.csrf_token,
-            sent_to: None,
-            error: Some(tr.t("citizen.too_many_codes").to_owned()),
-        };
-        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
-    }
-    if let Some(citizen_id) = state
-        .store
-        .citizens()
-        .citizen_by_verified_contact(kind, &value)
-        .await?
-        && let Some(citizen) = state.store.citizens().citizen(citizen_id).await?
-        && let Some(contact) = citizen
-            .contacts
-            .iter()
-            .find(|c| c.kind == kind && c.value == value)
-    {
-        let code = six_digits();
-        let digest = token_digest(&format!("access:{}:{code}", session.token_digest));
-        // The code is bound to this browser's session: its digest includes the
-        // session, so a code read elsewhere is useless here.
-        state
-            .store
-            .citizens()
-            .set_verification_secret(contact.id, &digest, now, now + CODE_TTL_SECS)
-            .await?;
-        let lang_c: Language = citizen.language.parse().unwrap_or(lang);
-        let trc = Tr::new(lang_c);
-        let message = if kind == "phone" && contact.sms {
-            Outbound::Sms {
-                to: value.clone(),
-                text: trc.fmt("citizen.sms_access", &[("code", &code)]),
-            }
-        } else if kind == "phone" {
-            Outbound::Voice {
-                to: value.clone(),
-                language: lang_c.code().into(),
-                script: trc.fmt("citizen.voice_code", &[("code", &code)]),
-            }
-        } else {
-            Outbound::Email {
-                to: value.clone(),
-                subject: trc.t("citizen.access_subject").to_owned(),
-                body: trc.fmt("citizen.sms_access", &[("code", &code)]),
-            }
-        };
-        if let Err(e) = state.outbox.send(message).await {
-            tracing::error!(error = %e, "an access code could not be sent");
-        }
-    }
-    Ok(AccessPage {
+    let page = |sent_to: Option<String>, error: Option<&str>| AccessPage {
         layout: Layout::new(lang, &state, "/profile/access"),
-        csrf: session.csrf_token,
-        sent_to: Some(value),
-        error: None,
-    }
-    .into_response())
+        csrf: session.csrf_token.clone(),
+        sent_to,
+        error: error.map(|k| tr.t(k).to_owned()),
+    };
+    Ok(
+        match crate::citizens::request_access(&state, &form.contact).await? {
+            AccessRequest::Invalid => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page(None, Some("citizen.contact_invalid")),
+            )
+                .into_response(),
+            AccessRequest::RateLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                page(None, Some("citizen.too_many_codes")),
+            )
+                .into_response(),
+            AccessRequest::Accepted(value) => page(Some(value), None).into_response(),
+        },
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -1199,51 +812,8 @@ async fn access_code(
     let Some(session) = ctx.session.clone() else {
         return Ok(Redirect::to("/profile/access").into_response());
     };
-    let tr = Tr::new(lang);
     let value = form.contact.trim().to_owned();
-    let kind = if value.starts_with('+') {
-        "phone"
-    } else {
-        "email"
-    };
-    let code: String = form
-        .code
-        .chars()
-        .filter(char::is_ascii_digit)
-        .take(6)
-        .collect();
-    let mut granted = None;
-    if let Some(citizen_id) = state
-        .store
-        .citizens()
-        .citizen_by_verified_contact(kind, &value)
-        .await?
-        && let Some(citizen) = state.store.citizens().citizen(citizen_id).await?
-        && let Some(contact) = citizen
-            .contacts
-            .iter()
-            .find(|c| c.kind == kind && c.value == value)
-    {
-        let digest = token_digest(&format!("access:{}:{code}", session.token_digest));
-        // A contact already verified stays verified; the check only proves the
-        // code, counts attempts and expires it.
-        if state
-            .store
-            .citizens()
-            .check_contact_secret(
-                contact.id,
-                &digest,
-                now(),
-                MAX_CODE_ATTEMPTS,
-                contact.verified_by.as_deref().unwrap_or("code"),
-            )
-            .await?
-            == SecretCheck::Verified
-        {
-            granted = Some(citizen_id);
-        }
-    }
-    match granted {
+    match crate::citizens::check_access(&state, &value, &form.code).await? {
         Some(id) => {
             let (_, cookie) = start_session(
                 &state,
@@ -1261,58 +831,9 @@ async fn access_code(
                 layout: Layout::new(lang, &state, "/profile/access"),
                 csrf: session.csrf_token,
                 sent_to: Some(value),
-                error: Some(tr.t("citizen.code_expired_or_wrong").to_owned()),
+                error: Some(Tr::new(lang).t("citizen.code_expired_or_wrong").to_owned()),
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
-}
-
-pub(crate) struct SimulatedView {
-    pub seq: u64,
-    pub channel: &'static str,
-    pub to: String,
-    pub subject: String,
-    pub text: String,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "simulator.html")]
-struct SimulatorPage {
-    layout: Layout,
-    messages: Vec<SimulatedView>,
-}
-
-/// The device simulator's inbox: every message that would have reached a phone
-/// or mailbox. Exists only when the simulator stands in for real channels.
-async fn simulator(
-    State(state): State<AppState>,
-    Lang(lang): Lang,
-) -> Result<SimulatorPage, PageError> {
-    let sim = state.simulator.as_ref().ok_or(PageError::NotFound)?;
-    let messages = sim
-        .messages(None)
-        .into_iter()
-        .take(200)
-        .map(|m| {
-            let (subject, text) = match &m.message {
-                Outbound::Sms { text, .. } => (String::new(), text.clone()),
-                Outbound::Voice {
-                    script, language, ..
-                } => (language.clone(), script.clone()),
-                Outbound::Email { subject, body, .. } => (subject.clone(), body.clone()),
-            };
-            SimulatedView {
-                seq: m.seq,
-                channel: m.message.channel(),
-                to: m.message.recipient().to_owned(),
-                subject,
-                text,
-            }
-        })
-        .collect();
-    Ok(SimulatorPage {
-        layout: Layout::new(lang, &state, "/simulator"),
-        messages,
-    })
 }

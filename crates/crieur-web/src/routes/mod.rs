@@ -4,5 +4,7 @@ pub(crate) mod citizens;
 pub(crate) mod console;
 pub(crate) mod health;
 pub(crate) mod pages;
+pub(crate) mod registrations;
 pub(crate) mod signin;
+pub(crate) mod simulator;
 pub(crate) mod territories;
