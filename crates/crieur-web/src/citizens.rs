@@ -13,9 +13,6 @@ use crieur_domain::credentials::{new_token, token_digest};
 use crieur_store::{Citizen, NewCitizen, NewContact, StoreError, StoredAddress};
 
 /// Limits on sending codes, against SMS-pumping fraud.
-pub(crate) const REGISTRATIONS_PER_ADDRESS_HOUR: u32 = 20;
-pub(crate) const CODES_PER_NUMBER_HOUR: u32 = 3;
-pub(crate) const CODES_PER_RANGE_HOUR: u32 = 10;
 /// Digits after `+` that make a number range (`+3247012…`).
 pub(crate) const RANGE_DIGITS: usize = 7;
 pub(crate) const CODE_TTL_SECS: i64 = 10 * 60;
@@ -149,7 +146,7 @@ pub(crate) async fn register(
         && citizens
             .hit_rate(&format!("register:addr:{addr}"), now, 3600)
             .await?
-            > REGISTRATIONS_PER_ADDRESS_HOUR
+            > state.settings.limits.registrations_per_address_hour
     {
         tracing::warn!(address = %addr, "registration rate limit reached");
         return Err(RegisterError::RateLimited("citizen.too_many_registrations"));
@@ -218,7 +215,8 @@ pub(crate) async fn phone_may_receive_code(
             3600,
         )
         .await?;
-    if per_number > CODES_PER_NUMBER_HOUR || per_range > CODES_PER_RANGE_HOUR {
+    let limits = &state.settings.limits;
+    if per_number > limits.codes_per_number_hour || per_range > limits.codes_per_range_hour {
         tracing::warn!(range = %number.range(RANGE_DIGITS), per_number, per_range, "code rate limit reached");
         return Ok(false);
     }

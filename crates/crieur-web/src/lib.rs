@@ -15,7 +15,7 @@ mod state;
 
 pub use error::{ApiError, PageError};
 pub use routes::signin::DEMO_PASSWORD;
-pub use state::{AppState, AuthSettings, WebSettings};
+pub use state::{AppState, AuthSettings, RegistrationLimits, WebSettings};
 
 use axum::Router;
 use utoipa::OpenApi;

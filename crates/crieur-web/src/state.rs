@@ -20,6 +20,28 @@ pub struct WebSettings {
     pub auth: AuthSettings,
     /// The address citizens' e-mail links point to, e.g. `https://alert.example.be`.
     pub public_url: String,
+    pub limits: RegistrationLimits,
+}
+
+/// Limits on registrations and verification codes, against SMS-pumping fraud.
+#[derive(Debug, Clone)]
+pub struct RegistrationLimits {
+    /// Registrations per client address per hour.
+    pub registrations_per_address_hour: u32,
+    /// Codes sent to one number per hour.
+    pub codes_per_number_hour: u32,
+    /// Codes sent to one number range (`+3247012…`) per hour.
+    pub codes_per_range_hour: u32,
+}
+
+impl Default for RegistrationLimits {
+    fn default() -> Self {
+        RegistrationLimits {
+            registrations_per_address_hour: 20,
+            codes_per_number_hour: 3,
+            codes_per_range_hour: 10,
+        }
+    }
 }
 
 /// Sessions and sign-in throttling.
@@ -63,6 +85,7 @@ impl Default for WebSettings {
             trust_forwarded_for: false,
             auth: AuthSettings::default(),
             public_url: "http://127.0.0.1:8080".into(),
+            limits: RegistrationLimits::default(),
         }
     }
 }
@@ -79,6 +102,8 @@ pub struct AppState {
     pub outbox: Arc<dyn Outbox>,
     /// The device simulator, when it stands in for real channels (demo, tests).
     pub simulator: Option<Arc<DeviceSimulator>>,
+    /// When idle sessions were last swept (Unix seconds).
+    pub(crate) last_sweep: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -107,6 +132,7 @@ impl AppState {
             catalog: Catalog::get(),
             outbox,
             simulator,
+            last_sweep: Arc::default(),
         }
     }
 }

@@ -7,7 +7,7 @@ use crieur_channels::{DeviceSimulator, NoChannel, Outbox};
 use crieur_domain::Territories;
 use crieur_domain::territory::{Boundary, geometry_from_geojson};
 use crieur_store::Store;
-use crieur_web::{AppState, AuthSettings, WebSettings};
+use crieur_web::{AppState, AuthSettings, RegistrationLimits, WebSettings};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,6 +59,11 @@ impl App {
                 lockout_secs: i64::from(auth.lockout_minutes) * 60,
                 address_max_failures: auth.address_max_failures,
                 ..AuthSettings::default()
+            },
+            limits: RegistrationLimits {
+                registrations_per_address_hour: config.registration.per_address_per_hour,
+                codes_per_number_hour: config.registration.codes_per_number_per_hour,
+                codes_per_range_hour: config.registration.codes_per_range_per_hour,
             },
             public_url: config.web.public_url.clone().unwrap_or_else(|| {
                 let scheme = if config.web.tls.is_some() {

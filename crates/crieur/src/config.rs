@@ -17,7 +17,30 @@ pub struct Config {
     pub web: WebConfig,
     pub auth: AuthConfig,
     pub channels: ChannelsConfig,
+    pub registration: RegistrationConfig,
     pub metrics: MetricsConfig,
+}
+
+/// Limits on citizens' registrations, against scripted sign-ups and SMS pumping.
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrationConfig {
+    /// Registrations per client address per hour.
+    pub per_address_per_hour: u32,
+    /// Verification codes sent to one number per hour.
+    pub codes_per_number_per_hour: u32,
+    /// Codes sent to one number range (the first 7 digits) per hour.
+    pub codes_per_range_per_hour: u32,
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        RegistrationConfig {
+            per_address_per_hour: 20,
+            codes_per_number_per_hour: 3,
+            codes_per_range_per_hour: 10,
+        }
+    }
 }
 
 /// Where messages go.
@@ -148,7 +171,14 @@ impl Default for MetricsConfig {
 }
 
 /// Top-level sections; other `CRIEUR_*` variables (e.g. for tests) are not config.
-const SECTIONS: &[&str] = &["database", "web", "auth", "channels", "metrics"];
+const SECTIONS: &[&str] = &[
+    "database",
+    "web",
+    "auth",
+    "channels",
+    "registration",
+    "metrics",
+];
 
 /// Values given on the command line, which win over everything else.
 #[derive(Debug, Default, Serialize)]

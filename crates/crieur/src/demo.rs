@@ -13,6 +13,11 @@ use crieur_web::DEMO_PASSWORD;
 /// `tools/territories/build.py`: plausible street names, not real addresses.
 static SYNTHETIC_REGISTRY: &[u8] = include_bytes!("../../../data/demo/synthetic-addresses.csv.gz");
 
+/// The demo's synthetic registry as CSV text (for the benchmarks, too).
+pub fn synthetic_registry_csv() -> anyhow::Result<Vec<u8>> {
+    crate::cli::maybe_gunzip(SYNTHETIC_REGISTRY.to_vec(), 1 << 30)
+}
+
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let listen = config.web.listen;
     let db = crate::config::redact_url(&config.database.url);
@@ -110,7 +115,7 @@ pub async fn seed(app: &App) -> anyhow::Result<()> {
         .await?;
     }
     if state.store.addresses().count_addresses().await? == 0 {
-        let csv = crate::cli::maybe_gunzip(SYNTHETIC_REGISTRY.to_vec(), 1 << 30)?;
+        let csv = synthetic_registry_csv()?;
         let report = crate::cli::addresses::import(
             &state.store,
             &state.territories,

@@ -53,7 +53,7 @@ impl AccountStore for SqliteStore {
             .bind(a.territory.as_str())
             .bind(&a.password_hash)
             .bind(&a.totp_secret)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(|e| match &e {
                 sqlx::Error::Database(d) if d.is_unique_violation() => {
@@ -95,7 +95,7 @@ impl AccountStore for SqliteStore {
             sqlx::query("UPDATE accounts SET disabled = ?2 WHERE id = ?1")
                 .bind(id)
                 .bind(disabled)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?,
         )
     }
@@ -105,7 +105,7 @@ impl AccountStore for SqliteStore {
             sqlx::query("UPDATE accounts SET password_hash = ?2 WHERE id = ?1")
                 .bind(id)
                 .bind(hash)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?,
         )
     }
@@ -115,7 +115,7 @@ impl AccountStore for SqliteStore {
             sqlx::query("UPDATE accounts SET totp_pending = ?2 WHERE id = ?1")
                 .bind(id)
                 .bind(secret)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?,
         )
     }
@@ -129,7 +129,7 @@ impl AccountStore for SqliteStore {
             .bind(id)
             .bind(secret)
             .bind(step as i64)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?,
         )
     }
@@ -141,7 +141,7 @@ impl AccountStore for SqliteStore {
                  WHERE id = ?1",
             )
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?,
         )
     }
@@ -153,7 +153,7 @@ impl AccountStore for SqliteStore {
         )
         .bind(id)
         .bind(step as i64)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -176,7 +176,7 @@ impl AccountStore for SqliteStore {
         .bind(now)
         .bind(max_failures as i64)
         .bind(lockout_secs)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?
         .ok_or(StoreError::NotFound)?;
         let failed_attempts = row.try_get::<i64, _>("failed_attempts")? as u32;
@@ -190,7 +190,7 @@ impl AccountStore for SqliteStore {
     async fn clear_sign_in_failures(&self, id: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE id = ?1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

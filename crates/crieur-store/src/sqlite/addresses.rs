@@ -19,7 +19,7 @@ impl AddressRegistryStore for SqliteStore {
         synthetic: bool,
         addresses: &[RegistryAddress],
     ) -> Result<ImportOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let before: i64 = sqlx::query_scalar("SELECT count(*) FROM registry_addresses")
             .fetch_one(&mut *tx)
             .await?;

@@ -32,7 +32,7 @@ impl AuditStore for SqliteStore {
     ) -> Result<AuditEntry, StoreError> {
         // IMMEDIATE takes the write lock before reading the chain's end, so two
         // writers (even in two processes) cannot both extend the same entry.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *tx)
             .await?;

@@ -5,7 +5,7 @@ use sqlx::Row;
 #[async_trait::async_trait]
 impl BoundaryStore for SqliteStore {
     async fn save_boundaries(&self, boundaries: &[StoredBoundary]) -> Result<usize, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         for b in boundaries {
             sqlx::query(
                 "INSERT INTO territory_boundaries (nis, geometry, source) VALUES (?1, ?2, ?3)

@@ -13,7 +13,7 @@ fn nis(s: String, table: &str) -> Result<NisCode, StoreError> {
 #[async_trait::async_trait]
 impl CitizenStore for SqliteStore {
     async fn register_citizen(&self, c: &NewCitizen) -> Result<(i64, Vec<i64>), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO citizens (language, general_interest, consent_version, consent_at, source)
              VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
@@ -181,7 +181,7 @@ impl CitizenStore for SqliteStore {
         .bind(secret_digest)
         .bind(expires_at)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -194,7 +194,7 @@ impl CitizenStore for SqliteStore {
         max_attempts: u32,
         verified_by: &str,
     ) -> Result<SecretCheck, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let Some(r) = sqlx::query(
             "SELECT secret_digest, expires_at, attempts FROM verification_secrets WHERE contact_id = ?1",
         )
@@ -249,7 +249,7 @@ impl CitizenStore for SqliteStore {
         secret_digest: &str,
         now: i64,
     ) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let contact: Option<i64> = sqlx::query_scalar(
             "SELECT contact_id FROM verification_secrets WHERE secret_digest = ?1 AND expires_at >= ?2",
         )
@@ -278,7 +278,7 @@ impl CitizenStore for SqliteStore {
         let done = sqlx::query("UPDATE citizens SET general_interest = ?2 WHERE id = ?1")
             .bind(citizen_id)
             .bind(on)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -287,7 +287,7 @@ impl CitizenStore for SqliteStore {
     }
 
     async fn delete_citizen(&self, citizen_id: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let municipalities: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT municipality FROM citizen_addresses WHERE citizen_id = ?1",
         )
@@ -324,7 +324,7 @@ impl CitizenStore for SqliteStore {
         )
         .bind(key)
         .bind(window_start)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         Ok(n as u32)
     }

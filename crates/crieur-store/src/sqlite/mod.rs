@@ -18,7 +18,11 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite
 
 #[derive(Debug, Clone)]
 pub(crate) struct SqliteStore {
+    /// Readers: several connections, reading in parallel under WAL.
     pool: SqlitePool,
+    /// The one writer. SQLite serialises writers anyway; queueing them here, in
+    /// order, avoids lock contention and busy-wait sleeps between connections.
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -31,13 +35,17 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        MIGRATIONS.run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await?;
-        MIGRATIONS.run(&pool).await?;
         tracing::debug!(%url, "SQLite store open and migrated");
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, writer })
     }
 }
 

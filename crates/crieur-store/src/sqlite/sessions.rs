@@ -17,7 +17,7 @@ impl SessionStore for SqliteStore {
         .bind(s.last_seen_at)
         .bind(&s.address)
         .bind(s.citizen_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -49,7 +49,7 @@ impl SessionStore for SqliteStore {
         sqlx::query("UPDATE sessions SET last_seen_at = ?2 WHERE token_digest = ?1")
             .bind(token_digest)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -57,7 +57,7 @@ impl SessionStore for SqliteStore {
     async fn delete_session(&self, token_digest: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE token_digest = ?1")
             .bind(token_digest)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -65,7 +65,7 @@ impl SessionStore for SqliteStore {
     async fn delete_account_sessions(&self, account_id: i64) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM sessions WHERE account_id = ?1")
             .bind(account_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
     }
@@ -73,7 +73,7 @@ impl SessionStore for SqliteStore {
     async fn delete_idle_sessions(&self, before: i64) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at < ?1")
             .bind(before)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
     }
@@ -105,7 +105,7 @@ impl SessionStore for SqliteStore {
         .bind(address)
         .bind(now)
         .bind(window_start)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         Ok(row.try_get::<i64, _>("failures")? as u32)
     }

@@ -215,10 +215,23 @@ pub(crate) async fn open_session(
         store.delete_session(&p.token_digest).await?;
     }
     let now = now();
-    // Anonymous sessions are cheap to create: sweep idle ones as we go.
-    store
-        .delete_idle_sessions(now - state.settings.auth.idle_timeout_secs)
-        .await?;
+    // Anonymous sessions are cheap to create: sweep idle ones, once a minute.
+    let last = state.last_sweep.load(std::sync::atomic::Ordering::Relaxed);
+    if now - last >= 60
+        && state
+            .last_sweep
+            .compare_exchange(
+                last,
+                now,
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+            )
+            .is_ok()
+    {
+        store
+            .delete_idle_sessions(now - state.settings.auth.idle_timeout_secs)
+            .await?;
+    }
     let token = new_token();
     let session = Session {
         token_digest: token_digest(&token),
