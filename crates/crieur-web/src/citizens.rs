@@ -54,6 +54,124 @@ pub(crate) async fn register(
     source: &str,
     client: Option<&str>,
 ) -> Result<(i64, Language), RegisterError> {
+    let (registration, addresses) = prepare(state, input).await?;
+
+    // Rate limits, counted before anything is stored or sent.
+    let now = now();
+    let citizens = state.store.citizens();
+    if let Some(addr) = client
+        && citizens
+            .hit_rate(&format!("register:addr:{addr}"), now, 3600)
+            .await?
+            > state.settings.limits.registrations_per_address_hour
+    {
+        tracing::warn!(address = %addr, "registration rate limit reached");
+        return Err(RegisterError::RateLimited("citizen.too_many_registrations"));
+    }
+    for p in &registration.phones {
+        if !phone_may_receive_code(state, &p.number, now).await? {
+            return Err(RegisterError::RateLimited("citizen.too_many_codes"));
+        }
+    }
+
+    let citizen = new_citizen(
+        &registration,
+        addresses,
+        source,
+        CONSENT_VERSION,
+        &jiff::Timestamp::now().to_string(),
+        None,
+    );
+    let (citizen_id, _) = citizens.register_citizen(&citizen).await?;
+    let citizen = citizens
+        .citizen(citizen_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    for c in &citizen.contacts {
+        send_secret(state, &citizen, c, now).await;
+    }
+    Ok((citizen_id, registration.language))
+}
+
+/// What a validated registration becomes in storage.
+fn new_citizen(
+    registration: &crieur_domain::citizen::Registration,
+    addresses: Vec<StoredAddress>,
+    source: &str,
+    consent_version: &str,
+    consent_at: &str,
+    verified_by: Option<&str>,
+) -> NewCitizen {
+    let verified_by = verified_by.map(str::to_owned);
+    let contacts = registration
+        .phones
+        .iter()
+        .map(|p| NewContact {
+            kind: "phone".into(),
+            value: p.number.e164().to_owned(),
+            line: Some(p.number.kind().as_str().to_owned()),
+            sms: p.sms,
+            voice: p.voice,
+            verified_by: verified_by.clone(),
+        })
+        .chain(registration.emails.iter().map(|e| NewContact {
+            kind: "email".into(),
+            value: e.as_str().to_owned(),
+            line: None,
+            sms: false,
+            voice: false,
+            verified_by: verified_by.clone(),
+        }))
+        .collect();
+    NewCitizen {
+        language: registration.language.code().to_owned(),
+        general_interest: registration.general_interest,
+        consent_version: consent_version.to_owned(),
+        consent_at: consent_at.to_owned(),
+        source: source.to_owned(),
+        contacts,
+        addresses,
+    }
+}
+
+/// One line of a municipality's migration file, checked like a registration.
+/// `verified_on` is the proof, carried by the file, that the previous system
+/// verified the contacts (the date it did); without it they stay unverified.
+pub async fn prepare_import(
+    state: &AppState,
+    input: &RegistrationInput,
+    source: &str,
+    verified_on: Option<&str>,
+) -> Result<NewCitizen, Vec<(String, &'static str)>> {
+    match prepare(state, input).await {
+        Ok((registration, addresses)) => {
+            let proof = verified_on.map(|d| format!("import:{source}:{d}"));
+            Ok(new_citizen(
+                &registration,
+                addresses,
+                &format!("import:{source}"),
+                &format!("import:{source}"),
+                &jiff::Timestamp::now().to_string(),
+                proof.as_deref(),
+            ))
+        }
+        Err(RegisterError::Invalid(problems)) => {
+            Err(problems.into_iter().map(|p| (p.field, p.key)).collect())
+        }
+        Err(RegisterError::RateLimited(key)) => Err(vec![("form".into(), key)]),
+        Err(RegisterError::Store(e)) => {
+            tracing::error!(error = %e, "storage failure while checking an import line");
+            Err(vec![("form".into(), "error.internal")])
+        }
+    }
+}
+
+/// Validates, geocodes and checks a registration against existing ones; nothing
+/// is stored.
+async fn prepare(
+    state: &AppState,
+    input: &RegistrationInput,
+) -> Result<(crieur_domain::citizen::Registration, Vec<StoredAddress>), RegisterError> {
     let registration = match validate(input) {
         Ok(r) => r,
         Err(problems) => return Err(RegisterError::Invalid(problems)),
@@ -138,64 +256,7 @@ pub(crate) async fn register(
         problems.dedup();
         return Err(RegisterError::Invalid(problems));
     }
-
-    // Rate limits, counted before anything is stored or sent.
-    let now = now();
-    let citizens = state.store.citizens();
-    if let Some(addr) = client
-        && citizens
-            .hit_rate(&format!("register:addr:{addr}"), now, 3600)
-            .await?
-            > state.settings.limits.registrations_per_address_hour
-    {
-        tracing::warn!(address = %addr, "registration rate limit reached");
-        return Err(RegisterError::RateLimited("citizen.too_many_registrations"));
-    }
-    for p in &registration.phones {
-        if !phone_may_receive_code(state, &p.number, now).await? {
-            return Err(RegisterError::RateLimited("citizen.too_many_codes"));
-        }
-    }
-
-    let contacts: Vec<NewContact> = registration
-        .phones
-        .iter()
-        .map(|p| NewContact {
-            kind: "phone".into(),
-            value: p.number.e164().to_owned(),
-            line: Some(p.number.kind().as_str().to_owned()),
-            sms: p.sms,
-            voice: p.voice,
-            verified_by: None,
-        })
-        .chain(registration.emails.iter().map(|e| NewContact {
-            kind: "email".into(),
-            value: e.as_str().to_owned(),
-            line: None,
-            sms: false,
-            voice: false,
-            verified_by: None,
-        }))
-        .collect();
-    let (citizen_id, _) = citizens
-        .register_citizen(&NewCitizen {
-            language: registration.language.code().to_owned(),
-            general_interest: registration.general_interest,
-            consent_version: CONSENT_VERSION.to_owned(),
-            consent_at: jiff::Timestamp::now().to_string(),
-            source: source.to_owned(),
-            contacts,
-            addresses,
-        })
-        .await?;
-    let citizen = citizens
-        .citizen(citizen_id)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    for c in &citizen.contacts {
-        send_secret(state, &citizen, c, now).await;
-    }
-    Ok((citizen_id, registration.language))
+    Ok((registration, addresses))
 }
 
 /// Counts a code towards the number's and its range's limits.

@@ -6,7 +6,7 @@
 
 mod assets;
 mod auth;
-mod citizens;
+pub mod citizens;
 mod error;
 pub mod i18n;
 mod middleware;

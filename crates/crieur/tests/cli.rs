@@ -374,3 +374,98 @@ async fn audit_verify_names_the_first_edited_entry() {
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn a_municipality_imports_its_register_with_a_line_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    let registry = dir.path().join("registry.csv");
+    std::fs::write(
+        &registry,
+        "streetname_fr,house_number,postcode,municipality_id,EPSG:4326_lon,EPSG:4326_lat\n\
+         Rue de Fer,10,5000,92094,4.8652,50.4636\nRue de Fer,12,5000,92094,4.8653,50.4637\n",
+    )
+    .expect("write");
+    let out = crieur(&[
+        "--database-url",
+        &db,
+        "addresses",
+        "import",
+        registry.to_str().expect("path"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let file = dir.path().join("namur.csv");
+    let header = "language,phone_1,email_1,address_1_label,address_1_street,address_1_number,address_1_postcode,general_interest,verified_on\n";
+    std::fs::write(
+        &file,
+        format!(
+            "{header}\
+             fr,0470 11 22 33,,home,Rue de Fer,10,5000,yes,2025-03-01\n\
+             nl,0900 12 345,,home,Rue de Fer,10,5000,no,\n\
+             fr,,a@example.be,home,Rue Inconnue,1,5000,no,\n\
+             fr,0470 11 22 33,,work,Rue de Fer,12,5000,no,\n\
+             de,,b@example.be,home,Rue de Fer,12,5000,no,01/02/2025\n\
+             en,,c@example.be,home,Rue de Fer,12,5000,no,\n"
+        ),
+    )
+    .expect("write");
+    let path = file.to_str().expect("path");
+    let out = crieur(&[
+        "--database-url",
+        &db,
+        "citizens",
+        "import",
+        path,
+        "--source",
+        "Ville de Namur",
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for expected in [
+        "line 3: phones.0.number: Premium-rate",
+        "line 4: addresses.0.street: We could not find this address",
+        "line 5: +32470112233 already appears on line 2",
+        "line 6: verified_on \"01/02/2025\" is not a date",
+        "4 line(s) refused; nothing was stored",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+
+    let out = crieur(&[
+        "--database-url",
+        &db,
+        "citizens",
+        "import",
+        path,
+        "--source",
+        "Ville de Namur",
+        "--skip-invalid",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("2 citizen(s) imported (1 with contacts verified by the previous system, 1 to be verified), 4 line(s) skipped"),
+        "{}",
+        stdout(&out)
+    );
+    let out = crieur(&["--database-url", &db, "audit", "list"]);
+    assert!(stdout(&out).contains("citizens.import"), "{}", stdout(&out));
+
+    let pool = sqlx::SqlitePool::connect(&db).await.expect("open");
+    let proof: Option<String> =
+        sqlx::query_scalar("SELECT verified_by FROM citizen_contacts WHERE value = '+32470112233'")
+            .fetch_one(&pool)
+            .await
+            .expect("imported phone");
+    assert_eq!(proof.as_deref(), Some("import:Ville de Namur:2025-03-01"));
+    let unverified: Option<String> =
+        sqlx::query_scalar("SELECT verified_at FROM citizen_contacts WHERE value = 'c@example.be'")
+            .fetch_one(&pool)
+            .await
+            .expect("imported e-mail");
+    assert!(
+        unverified.is_none(),
+        "without proof, a contact must still be verified"
+    );
+    pool.close().await;
+}

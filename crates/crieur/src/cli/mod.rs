@@ -3,6 +3,7 @@
 pub(crate) mod accounts;
 pub(crate) mod addresses;
 mod audit;
+mod citizens;
 mod territories;
 
 use crate::app::{App, Mode, shutdown_signal};
@@ -64,6 +65,9 @@ enum Command {
     /// The tamper-evident audit log: verify, list.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Registered citizens: import a municipality's register.
+    #[command(subcommand)]
+    Citizens(citizens::CitizensCommand),
 }
 
 impl Cli {
@@ -108,6 +112,7 @@ impl Cli {
             Command::Addresses(cmd) => addresses::run(cmd, &self.config(None)?).await,
             Command::Accounts(cmd) => accounts::run(cmd, &self.config(None)?).await,
             Command::Audit(cmd) => audit::run(cmd, &self.config(None)?).await,
+            Command::Citizens(cmd) => citizens::run(cmd, &self.config(None)?).await,
         }
     }
 }
