@@ -26,6 +26,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     println!(
         "\nCrieur demo — fictitious data, nothing is ever sent for real.\n\n  \
          Open  http://{listen}/        home\n        http://{listen}/map     offline map of Belgium\n        \
+         http://{listen}/register   register for alerts as a citizen\n        \
+         http://{listen}/simulator  device simulator: every SMS, call and e-mail \"sent\"\n        \
          http://{listen}/login   staff sign-in (demo accounts and codes listed there)\n        \
          http://{listen}/api/openapi.json\n\n  Database: {db} (delete it to start afresh)\n  \
          Stop with Ctrl-C.\n"
