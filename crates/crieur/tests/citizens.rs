@@ -5,7 +5,6 @@
 mod common;
 
 use common::{Agent, TestApp};
-use crieur_domain::address::RegistryAddress;
 use reqwest::StatusCode;
 
 async fn app() -> TestApp {
@@ -13,26 +12,7 @@ async fn app() -> TestApp {
     let mut config = common::config_in(dir.path());
     config.channels.simulator = true;
     let app = common::spawn_in(dir, config, Default::default()).await;
-    let registry = [
-        ("Place Saint-Lambert", "1", "4000", "62063", 5.5736, 50.6452),
-        ("Rue de Fer", "10", "5000", "92094", 4.8652, 50.4636),
-    ]
-    .map(|(street, n, pc, nis, lon, lat)| RegistryAddress {
-        street_nl: None,
-        street_fr: Some(street.into()),
-        street_de: None,
-        house_number: n.into(),
-        box_number: None,
-        postcode: pc.into(),
-        municipality: nis.parse().expect("nis"),
-        lon,
-        lat,
-    });
-    app.store
-        .addresses()
-        .import_addresses("test registry", false, &registry)
-        .await
-        .expect("registry");
+    common::small_registry(&app.store).await;
     app
 }
 

@@ -284,6 +284,28 @@ async fn signed_in(
     Ok(())
 }
 
+/// The last step of sign-in: a new session token at full privilege, the
+/// failure count cleared, the success audited, and on to the console.
+async fn complete_sign_in(
+    state: &AppState,
+    previous: &crieur_store::Session,
+    account: &Account,
+    address: Option<String>,
+    how: &str,
+) -> Result<Response, PageError> {
+    let (_, cookie) = start_session(
+        state,
+        Some(previous),
+        Some(account.id),
+        Stage::Authenticated,
+        address.clone(),
+        None,
+    )
+    .await?;
+    signed_in(state, account, address, how).await?;
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/console")).into_response())
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "login_code.html")]
 struct CodePage {
@@ -411,17 +433,7 @@ async fn code(
     .await?
     {
         Ok(_) => {
-            let (_, cookie) = start_session(
-                &state,
-                Some(&session),
-                Some(account.id),
-                Stage::Authenticated,
-                ctx.address.clone(),
-                None,
-            )
-            .await?;
-            signed_in(&state, &account, ctx.address, "password and TOTP").await?;
-            Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/console")).into_response())
+            complete_sign_in(&state, &session, &account, ctx.address, "password and TOTP").await
         }
         Err(key) => {
             let tr = crate::i18n::Tr::new(lang);
@@ -533,17 +545,14 @@ async fn enrol(
             .territory(account.territory)
             .address(ctx.address.clone());
             audit(&state, record).await?;
-            let (_, cookie) = start_session(
+            complete_sign_in(
                 &state,
-                Some(&session),
-                Some(account.id),
-                Stage::Authenticated,
-                ctx.address.clone(),
-                None,
+                &session,
+                &account,
+                ctx.address,
+                "password and new TOTP",
             )
-            .await?;
-            signed_in(&state, &account, ctx.address, "password and new TOTP").await?;
-            Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/console")).into_response())
+            .await
         }
         Err(key) => {
             let tr = crate::i18n::Tr::new(lang);

@@ -257,3 +257,29 @@ pub async fn audit_entries(
         .filter(|e| e.action == action)
         .collect()
 }
+
+/// Two real-looking addresses in the registry: one in Liège, one in Namur.
+pub async fn small_registry(store: &crieur_store::Store) {
+    let registry = [
+        ("Place Saint-Lambert", "1", "4000", "62063", 5.5736, 50.6452),
+        ("Rue de Fer", "10", "5000", "92094", 4.8652, 50.4636),
+    ]
+    .map(
+        |(street, n, pc, nis, lon, lat)| crieur_domain::address::RegistryAddress {
+            street_nl: None,
+            street_fr: Some(street.into()),
+            street_de: None,
+            house_number: n.into(),
+            box_number: None,
+            postcode: pc.into(),
+            municipality: nis.parse().expect("nis"),
+            lon,
+            lat,
+        },
+    );
+    store
+        .addresses()
+        .import_addresses("test registry", false, &registry)
+        .await
+        .expect("registry");
+}
