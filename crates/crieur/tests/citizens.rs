@@ -55,6 +55,13 @@ async fn simulated(app: &TestApp, to: &str) -> Option<(String, String)> {
     Some((channel, text.replace("&#x2f;", "/").replace("&#47;", "/")))
 }
 
+/// The id of the first contact offered for confirmation on a page.
+fn first_contact_id(body: &str) -> String {
+    let marker = "name=\"contact\" value=\"";
+    let start = body.find(marker).expect("a contact form") + marker.len();
+    body[start..].split('"').next().expect("an id").to_owned()
+}
+
 fn six_digits(text: &str) -> String {
     let digits: Vec<char> = text.chars().collect();
     digits
@@ -96,16 +103,7 @@ async fn register_confirm_export_and_erase() {
         page.location,
         page.body
     );
-    let contact_start = page
-        .body
-        .find("name=\"contact\" value=\"")
-        .expect("contact id")
-        + "name=\"contact\" value=\"".len();
-    let contact = page.body[contact_start..]
-        .split('"')
-        .next()
-        .expect("id")
-        .to_owned();
+    let contact = first_contact_id(&page.body);
     let csrf = a.csrf();
     let r = a
         .post(
@@ -313,9 +311,7 @@ async fn landlines_get_a_voice_call_and_codes_expire_after_five_attempts() {
     assert_eq!(channel, "voice");
     assert!(script.contains("code de confirmation"), "{script}");
     let page = a.get("/confirm").await;
-    let start = page.body.find("name=\"contact\" value=\"").expect("id")
-        + "name=\"contact\" value=\"".len();
-    let contact = page.body[start..].split('"').next().expect("id").to_owned();
+    let contact = first_contact_id(&page.body);
     let csrf = a.csrf();
     for _ in 0..5 {
         a.post(
@@ -398,9 +394,7 @@ async fn a_confirmed_citizen_gets_back_in_with_a_code_and_cannot_register_twice(
     a.post("/register", &form(&csrf, &[("email_0", "")])).await;
     let (_, sms) = simulated(&app, "+32470123456").await.expect("sms");
     let page = a.get("/confirm").await;
-    let start = page.body.find("name=\"contact\" value=\"").expect("id")
-        + "name=\"contact\" value=\"".len();
-    let contact = page.body[start..].split('"').next().expect("id").to_owned();
+    let contact = first_contact_id(&page.body);
     let csrf = a.csrf();
     a.post(
         "/confirm/phone",

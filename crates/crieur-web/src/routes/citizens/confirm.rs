@@ -96,13 +96,7 @@ pub(super) async fn confirm_phone(
         return Err(PageError::NotFound);
     }
     let tr = Tr::new(lang);
-    let code: String = form
-        .code
-        .chars()
-        .filter(char::is_ascii_digit)
-        .take(6)
-        .collect();
-    let check = crate::citizens::confirm_phone(&state, form.contact, &code).await?;
+    let check = crate::citizens::confirm_phone(&state, form.contact, &form.code).await?;
     let (message, error) = match check {
         SecretCheck::Verified => (Some(tr.t("citizen.contact_confirmed").to_owned()), None),
         SecretCheck::Wrong { attempts_left } => (
