@@ -45,6 +45,20 @@ impl DeviceSimulator {
             .cloned()
             .collect()
     }
+
+    /// The newest message held for `recipient`.
+    pub fn latest(&self, recipient: &str) -> Option<SimulatedMessage> {
+        let guard = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard
+            .1
+            .iter()
+            .rev()
+            .find(|m| m.message.recipient() == recipient)
+            .cloned()
+    }
 }
 
 #[async_trait::async_trait]

@@ -6,11 +6,16 @@
 pub mod access;
 pub mod address;
 pub mod audit;
+pub mod cap;
 pub mod citizen;
 pub mod contact;
 pub mod credentials;
 pub mod language;
 pub mod nis;
+pub mod population;
+pub mod sms;
+pub mod targeting;
+pub mod templates;
 pub mod territory;
 pub mod text;
 

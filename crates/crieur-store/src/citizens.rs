@@ -123,9 +123,14 @@ pub trait CitizenStore: Send + Sync {
     async fn set_general_interest(&self, citizen_id: i64, on: bool) -> Result<(), StoreError>;
     /// Erases the citizen and everything about them; only anonymous counts stay.
     async fn delete_citizen(&self, citizen_id: i64) -> Result<(), StoreError>;
-    /// Counts one event under `key` in a fixed window of `window_secs`; returns the
-    /// count including this one.
-    async fn hit_rate(&self, key: &str, now: i64, window_secs: i64) -> Result<u32, StoreError>;
+    /// Counts one event under each key in a fixed window of `window_secs`, in one
+    /// write; returns each key's count including this one.
+    async fn hit_rates(
+        &self,
+        keys: &[String],
+        now: i64,
+        window_secs: i64,
+    ) -> Result<Vec<u32>, StoreError>;
     /// (registered, deleted) per municipality, kept without personal data.
     async fn registration_counts(&self) -> Result<Vec<(NisCode, u64, u64)>, StoreError>;
 }

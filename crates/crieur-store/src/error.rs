@@ -14,6 +14,11 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Embedded(#[from] rusqlite::Error),
+    /// The embedded store's writer could not take or commit a write.
+    #[error("database write failed: {0}")]
+    Write(String),
     /// Stored data that no longer parses: a defect or tampering, never user input.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),

@@ -20,6 +20,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../static/map.js"),
     ),
+    (
+        "pin.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/pin.js"),
+    ),
 ];
 
 fn version() -> &'static str {

@@ -47,29 +47,36 @@ impl From<StoreError> for RegisterError {
 
 /// Validates, geocodes and stores a registration, then sends a code or link to
 /// each contact. Nothing is stored unless every rule passes. Returns the
-/// citizen's id and chosen language.
+/// citizen as stored and their language.
 pub(crate) async fn register(
     state: &AppState,
     input: &RegistrationInput,
     source: &str,
     client: Option<&str>,
-) -> Result<(i64, Language), RegisterError> {
+) -> Result<(Citizen, Language), RegisterError> {
     let (registration, addresses) = prepare(state, input).await?;
 
-    // Rate limits, counted before anything is stored or sent.
+    // Rate limits, counted (in one write) before anything is stored or sent.
     let now = now();
     let citizens = state.store.citizens();
+    let mut keys: Vec<String> = client
+        .map(|addr| format!("register:addr:{addr}"))
+        .into_iter()
+        .collect();
+    for p in &registration.phones {
+        keys.extend(code_keys(&p.number));
+    }
+    let counts = citizens.hit_rates(&keys, now, 3600).await?;
+    let limits = &state.settings.limits;
     if let Some(addr) = client
-        && citizens
-            .hit_rate(&format!("register:addr:{addr}"), now, 3600)
-            .await?
-            > state.settings.limits.registrations_per_address_hour
+        && counts[0] > limits.registrations_per_address_hour
     {
         tracing::warn!(address = %addr, "registration rate limit reached");
         return Err(RegisterError::RateLimited("citizen.too_many_registrations"));
     }
-    for p in &registration.phones {
-        if !phone_may_receive_code(state, &p.number, now).await? {
+    let phone_counts = &counts[usize::from(client.is_some())..];
+    for (p, c) in registration.phones.iter().zip(phone_counts.chunks(2)) {
+        if !codes_within_limits(state, &p.number, c[0], c[1]) {
             return Err(RegisterError::RateLimited("citizen.too_many_codes"));
         }
     }
@@ -90,7 +97,7 @@ pub(crate) async fn register(
     for c in &citizen.contacts {
         send_secret(state, &citizen, c, now).await;
     }
-    Ok((citizen_id, registration.language))
+    Ok((citizen, registration.language))
 }
 
 /// What a validated registration becomes in storage.
@@ -259,29 +266,40 @@ async fn prepare(
     Ok((registration, addresses))
 }
 
+/// The rate-limit keys a code to `number` counts under: the number, its range.
+fn code_keys(number: &PhoneNumber) -> [String; 2] {
+    [
+        format!("code:number:{}", number.e164()),
+        format!("code:range:{}", number.range(RANGE_DIGITS)),
+    ]
+}
+
+fn codes_within_limits(
+    state: &AppState,
+    number: &PhoneNumber,
+    per_number: u32,
+    per_range: u32,
+) -> bool {
+    let limits = &state.settings.limits;
+    if per_number > limits.codes_per_number_hour || per_range > limits.codes_per_range_hour {
+        tracing::warn!(range = %number.range(RANGE_DIGITS), per_number, per_range, "code rate limit reached");
+        return false;
+    }
+    true
+}
+
 /// Counts a code towards the number's and its range's limits.
 pub(crate) async fn phone_may_receive_code(
     state: &AppState,
     number: &PhoneNumber,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let c = state.store.citizens();
-    let per_number = c
-        .hit_rate(&format!("code:number:{}", number.e164()), now, 3600)
+    let counts = state
+        .store
+        .citizens()
+        .hit_rates(&code_keys(number), now, 3600)
         .await?;
-    let per_range = c
-        .hit_rate(
-            &format!("code:range:{}", number.range(RANGE_DIGITS)),
-            now,
-            3600,
-        )
-        .await?;
-    let limits = &state.settings.limits;
-    if per_number > limits.codes_per_number_hour || per_range > limits.codes_per_range_hour {
-        tracing::warn!(range = %number.range(RANGE_DIGITS), per_number, per_range, "code rate limit reached");
-        return Ok(false);
-    }
-    Ok(true)
+    Ok(codes_within_limits(state, number, counts[0], counts[1]))
 }
 
 /// Sends a fresh code (phones) or link (e-mail) for one unverified contact.

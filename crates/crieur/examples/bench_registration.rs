@@ -136,8 +136,7 @@ async fn main() -> anyhow::Result<()> {
                 let token = created["token"].as_str().unwrap_or_default().to_owned();
                 let contact = created["contacts"][0]["id"].as_i64().unwrap_or_default();
                 let code: String = simulator
-                    .messages(Some(&number))
-                    .first()
+                    .latest(&number)
                     .map(|m| match &m.message {
                         crieur_channels::Outbound::Sms { text, .. } => text.clone(),
                         _ => String::new(),

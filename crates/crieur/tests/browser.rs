@@ -327,9 +327,35 @@ async fn a_citizen_registers_in_french_confirms_downloads_and_deletes() {
     .click()
     .await
     .expect("unfold");
-    fill("address_1_street", "Rue de Fer").await;
-    fill("address_1_number", "10").await;
+    // Not in the registry: placed with a pin on the map of its postcode.
+    fill("address_1_street", "Chemin des Pins").await;
+    fill("address_1_number", "7").await;
     fill("address_1_postcode", "5000").await;
+    c.find(Locator::Css("#address_1 details.pin summary"))
+        .await
+        .expect("pin section")
+        .click()
+        .await
+        .expect("unfold the pin map");
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#address_1 .pin-map[data-loaded] svg"))
+        .await
+        .expect("the pin map, zoomed on the postcode")
+        .click()
+        .await
+        .expect("place the pin");
+    let lat: f64 = c
+        .find(Locator::Id("address_1_lat"))
+        .await
+        .expect("latitude")
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default()
+        .parse()
+        .expect("the map filled in a latitude");
+    assert!((50.3..50.6).contains(&lat), "a pin in Namur, not at {lat}");
     c.find(Locator::Css("#address_1_label option[value='work']"))
         .await
         .expect("label")
@@ -440,6 +466,7 @@ async fn a_citizen_registers_in_french_confirms_downloads_and_deletes() {
         "{exported}"
     );
     assert_eq!(exported["language"], "fr");
+    assert_eq!(exported["addresses"][1]["placed"], "pin", "{exported}");
 
     c.find(Locator::Id("delete-account"))
         .await

@@ -219,7 +219,9 @@ impl Territories {
             .municipality_index
             .locate_in_envelope_intersecting(&AABB::from_point([lon, lat]))
             .map(|g| &self.units[g.data])
-            .find(|u| u.geometry.intersects(&point))?;
+            // Polygon by polygon: geo's MultiPolygon test recomputes the whole
+            // bounding box on every call, which the index has already checked.
+            .find(|u| u.geometry.0.iter().any(|p| p.intersects(&point)))?;
         let province = hit.parent?;
         let region = self.get(province)?.parent?;
         Some(Location {

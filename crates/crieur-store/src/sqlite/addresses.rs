@@ -2,10 +2,8 @@ use super::SqliteStore;
 use crate::{AddressRegistryStore, ImportOutcome, RegistrySource, StoreError};
 use crieur_domain::address::RegistryAddress;
 use crieur_domain::text::fold;
-use sqlx::{QueryBuilder, Row, Sqlite};
-
-/// Rows per INSERT: one statement costs far more than one row, so batch.
-const BATCH: usize = 500;
+use rusqlite::params;
+use sqlx::Row;
 
 fn folded(s: &Option<String>) -> Option<String> {
     s.as_deref().map(fold).filter(|k| !k.is_empty())
@@ -19,57 +17,55 @@ impl AddressRegistryStore for SqliteStore {
         synthetic: bool,
         addresses: &[RegistryAddress],
     ) -> Result<ImportOutcome, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let before: i64 = sqlx::query_scalar("SELECT count(*) FROM registry_addresses")
-            .fetch_one(&mut *tx)
-            .await?;
-        let source_id: i64 = sqlx::query_scalar(
-            "INSERT INTO registry_sources (name, synthetic, rows) VALUES (?1, ?2, ?3) RETURNING id",
-        )
-        .bind(source)
-        .bind(synthetic)
-        .bind(addresses.len() as i64)
-        .fetch_one(&mut *tx)
-        .await?;
-        for chunk in addresses.chunks(BATCH) {
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO registry_addresses (street_nl, street_fr, street_de, key_nl, key_fr, \
-                 key_de, street_key, house_number, box_number, postcode, municipality, lon, lat, \
-                 source_id) ",
-            );
-            q.push_values(chunk, |mut row, a| {
-                row.push_bind(a.street_nl.clone())
-                    .push_bind(a.street_fr.clone())
-                    .push_bind(a.street_de.clone())
-                    .push_bind(folded(&a.street_nl))
-                    .push_bind(folded(&a.street_fr))
-                    .push_bind(folded(&a.street_de))
-                    .push_bind(a.street_keys().join("|"))
-                    .push_bind(a.house_number.clone())
-                    .push_bind(a.box_number.clone().unwrap_or_default())
-                    .push_bind(a.postcode.clone())
-                    .push_bind(a.municipality.to_string())
-                    .push_bind(a.lon)
-                    .push_bind(a.lat)
-                    .push_bind(source_id);
-            });
-            q.push(
-                " ON CONFLICT (postcode, street_key, house_number, box_number) DO UPDATE SET \
-                 street_nl = excluded.street_nl, street_fr = excluded.street_fr, \
-                 street_de = excluded.street_de, municipality = excluded.municipality, \
-                 lon = excluded.lon, lat = excluded.lat, source_id = excluded.source_id",
-            );
-            q.build().execute(&mut *tx).await?;
-        }
-        let after: i64 = sqlx::query_scalar("SELECT count(*) FROM registry_addresses")
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let added = (after - before).max(0) as u64;
-        Ok(ImportOutcome {
-            added,
-            updated: addresses.len() as u64 - added,
-        })
+        let (source, addresses) = (source.to_owned(), addresses.to_vec());
+        self.writer
+            .write(move |db| {
+                let count = |db: &rusqlite::Connection| {
+                    db.query_row("SELECT count(*) FROM registry_addresses", [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                };
+                let before = count(db)?;
+                let source_id: i64 = db.query_row(
+                    "INSERT INTO registry_sources (name, synthetic, rows) VALUES (?1, ?2, ?3) RETURNING id",
+                    params![source, synthetic, addresses.len() as i64],
+                    |r| r.get(0),
+                )?;
+                let mut insert = db.prepare_cached(
+                    "INSERT INTO registry_addresses (street_nl, street_fr, street_de, key_nl, key_fr,
+                         key_de, street_key, house_number, box_number, postcode, municipality, lon, lat,
+                         source_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                     ON CONFLICT (postcode, street_key, house_number, box_number) DO UPDATE SET
+                         street_nl = excluded.street_nl, street_fr = excluded.street_fr,
+                         street_de = excluded.street_de, municipality = excluded.municipality,
+                         lon = excluded.lon, lat = excluded.lat, source_id = excluded.source_id",
+                )?;
+                for a in &addresses {
+                    insert.execute(params![
+                        a.street_nl,
+                        a.street_fr,
+                        a.street_de,
+                        folded(&a.street_nl),
+                        folded(&a.street_fr),
+                        folded(&a.street_de),
+                        a.street_keys().join("|"),
+                        a.house_number,
+                        a.box_number.clone().unwrap_or_default(),
+                        a.postcode,
+                        a.municipality.as_str(),
+                        a.lon,
+                        a.lat,
+                        source_id
+                    ])?;
+                }
+                let added = (count(db)? - before).max(0) as u64;
+                Ok(ImportOutcome {
+                    added,
+                    updated: addresses.len() as u64 - added,
+                })
+            })
+            .await
     }
 
     async fn geocode(

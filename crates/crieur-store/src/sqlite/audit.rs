@@ -1,6 +1,7 @@
 use super::SqliteStore;
 use crate::{AuditStore, StoreError};
 use crieur_domain::audit::{AuditEntry, AuditRecord, GENESIS};
+use rusqlite::{OptionalExtension, params};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -30,39 +31,40 @@ impl AuditStore for SqliteStore {
         record: AuditRecord,
         at: String,
     ) -> Result<AuditEntry, StoreError> {
-        // IMMEDIATE takes the write lock before reading the chain's end, so two
-        // writers (even in two processes) cannot both extend the same entry.
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
-            .await?;
-        let (seq, prev_hash) = match last {
-            Some(r) => (
-                r.try_get::<i64, _>("seq")? + 1,
-                r.try_get::<String, _>("hash")?,
-            ),
-            None => (1, GENESIS.to_owned()),
-        };
-        let e = AuditEntry::seal(record, seq, at, prev_hash);
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor, action, outcome, territory, target, detail, address, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )
-        .bind(e.seq)
-        .bind(&e.at)
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(&e.outcome)
-        .bind(&e.territory)
-        .bind(&e.target)
-        .bind(&e.detail)
-        .bind(&e.address)
-        .bind(&e.prev_hash)
-        .bind(&e.hash)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(e)
+        // The writer's transaction is IMMEDIATE: it holds the write lock before
+        // reading the chain's end, so two writers (even in two processes) cannot
+        // both extend the same entry.
+        self.writer
+            .write(move |db| {
+                let last = db
+                    .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+                    .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                    .optional()?;
+                let (seq, prev_hash) = match last {
+                    Some((seq, hash)) => (seq + 1, hash),
+                    None => (1, GENESIS.to_owned()),
+                };
+                let e = AuditEntry::seal(record, seq, at, prev_hash);
+                db.prepare_cached(
+                    "INSERT INTO audit_log (seq, at, actor, action, outcome, territory, target, detail, address, prev_hash, hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )?
+                .execute(params![
+                    e.seq,
+                    e.at,
+                    e.actor,
+                    e.action,
+                    e.outcome,
+                    e.territory,
+                    e.target,
+                    e.detail,
+                    e.address,
+                    e.prev_hash,
+                    e.hash
+                ])?;
+                Ok(e)
+            })
+            .await
     }
 
     async fn audit_entries(

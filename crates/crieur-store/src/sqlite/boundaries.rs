@@ -1,25 +1,25 @@
 use super::SqliteStore;
 use crate::{BoundaryStore, StoreError, StoredBoundary};
+use rusqlite::params;
 use sqlx::Row;
 
 #[async_trait::async_trait]
 impl BoundaryStore for SqliteStore {
     async fn save_boundaries(&self, boundaries: &[StoredBoundary]) -> Result<usize, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        for b in boundaries {
-            sqlx::query(
-                "INSERT INTO territory_boundaries (nis, geometry, source) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (nis) DO UPDATE SET geometry = excluded.geometry,
-                     source = excluded.source, imported_at = excluded.imported_at",
-            )
-            .bind(b.nis.as_str())
-            .bind(&b.geometry_geojson)
-            .bind(&b.source)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(boundaries.len())
+        let boundaries = boundaries.to_vec();
+        self.writer
+            .write(move |db| {
+                let mut insert = db.prepare_cached(
+                    "INSERT INTO territory_boundaries (nis, geometry, source) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (nis) DO UPDATE SET geometry = excluded.geometry,
+                         source = excluded.source, imported_at = excluded.imported_at",
+                )?;
+                for b in &boundaries {
+                    insert.execute(params![b.nis.as_str(), b.geometry_geojson, b.source])?;
+                }
+                Ok(boundaries.len())
+            })
+            .await
     }
 
     async fn boundaries(&self) -> Result<Vec<StoredBoundary>, StoreError> {

@@ -3,6 +3,7 @@ use crate::{
     Citizen, CitizenStore, NewCitizen, SecretCheck, StoreError, StoredAddress, StoredContact,
 };
 use crieur_domain::NisCode;
+use rusqlite::{OptionalExtension, params};
 use sqlx::Row;
 
 fn nis(s: String, table: &str) -> Result<NisCode, StoreError> {
@@ -13,74 +14,67 @@ fn nis(s: String, table: &str) -> Result<NisCode, StoreError> {
 #[async_trait::async_trait]
 impl CitizenStore for SqliteStore {
     async fn register_citizen(&self, c: &NewCitizen) -> Result<(i64, Vec<i64>), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO citizens (language, general_interest, consent_version, consent_at, source)
-             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-        )
-        .bind(&c.language)
-        .bind(c.general_interest)
-        .bind(&c.consent_version)
-        .bind(&c.consent_at)
-        .bind(&c.source)
-        .fetch_one(&mut *tx)
-        .await?;
-        let mut contact_ids = Vec::with_capacity(c.contacts.len());
-        for k in &c.contacts {
-            let contact_id: i64 = sqlx::query_scalar(
-                "INSERT INTO citizen_contacts (citizen_id, kind, value, line, sms, voice, verified_at, verified_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6,
-                         CASE WHEN ?7 IS NULL THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END, ?7)
-                 RETURNING id",
-            )
-            .bind(id)
-            .bind(&k.kind)
-            .bind(&k.value)
-            .bind(&k.line)
-            .bind(k.sms)
-            .bind(k.voice)
-            .bind(&k.verified_by)
-            .fetch_one(&mut *tx)
-            .await?;
-            contact_ids.push(contact_id);
-        }
-        for (position, a) in c.addresses.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO citizen_addresses
-                     (citizen_id, position, label, street, house_number, postcode, municipality, lon, lat, placed)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )
-            .bind(id)
-            .bind(position as i64)
-            .bind(&a.label)
-            .bind(&a.street)
-            .bind(&a.house_number)
-            .bind(&a.postcode)
-            .bind(a.municipality.as_str())
-            .bind(a.lon)
-            .bind(a.lat)
-            .bind(&a.placed)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let mut municipalities: Vec<&str> = c
-            .addresses
-            .iter()
-            .map(|a| a.municipality.as_str())
-            .collect();
-        municipalities.sort_unstable();
-        municipalities.dedup();
-        for m in municipalities {
-            sqlx::query(
-                "INSERT INTO registration_counts (municipality, registered) VALUES (?1, 1)
-                 ON CONFLICT (municipality) DO UPDATE SET registered = registered + 1",
-            )
-            .bind(m)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok((id, contact_ids))
+        let c = c.clone();
+        self.writer
+            .write(move |db| {
+                let id: i64 = db
+                    .prepare_cached(
+                        "INSERT INTO citizens (language, general_interest, consent_version, consent_at, source)
+                         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                    )?
+                    .query_row(
+                        params![c.language, c.general_interest, c.consent_version, c.consent_at, c.source],
+                        |r| r.get(0),
+                    )?;
+                let mut contact = db.prepare_cached(
+                    "INSERT INTO citizen_contacts (citizen_id, kind, value, line, sms, voice, verified_at, verified_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6,
+                             CASE WHEN ?7 IS NULL THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END, ?7)
+                     RETURNING id",
+                )?;
+                let contact_ids = c
+                    .contacts
+                    .iter()
+                    .map(|k| {
+                        contact.query_row(
+                            params![id, k.kind, k.value, k.line, k.sms, k.voice, k.verified_by],
+                            |r| r.get::<_, i64>(0),
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut address = db.prepare_cached(
+                    "INSERT INTO citizen_addresses
+                         (citizen_id, position, label, street, house_number, postcode, municipality, lon, lat, placed)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )?;
+                for (position, a) in c.addresses.iter().enumerate() {
+                    address.execute(params![
+                        id,
+                        position as i64,
+                        a.label,
+                        a.street,
+                        a.house_number,
+                        a.postcode,
+                        a.municipality.as_str(),
+                        a.lon,
+                        a.lat,
+                        a.placed
+                    ])?;
+                }
+                let mut municipalities: Vec<&str> =
+                    c.addresses.iter().map(|a| a.municipality.as_str()).collect();
+                municipalities.sort_unstable();
+                municipalities.dedup();
+                let mut count = db.prepare_cached(
+                    "INSERT INTO registration_counts (municipality, registered) VALUES (?1, 1)
+                     ON CONFLICT (municipality) DO UPDATE SET registered = registered + 1",
+                )?;
+                for m in municipalities {
+                    count.execute([m])?;
+                }
+                Ok((id, contact_ids))
+            })
+            .await
     }
 
     async fn citizen(&self, id: i64) -> Result<Option<Citizen>, StoreError> {
@@ -171,19 +165,19 @@ impl CitizenStore for SqliteStore {
         now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO verification_secrets (contact_id, secret_digest, expires_at, attempts, sent_at)
-             VALUES (?1, ?2, ?3, 0, ?4)
-             ON CONFLICT (contact_id) DO UPDATE SET secret_digest = excluded.secret_digest,
-                 expires_at = excluded.expires_at, attempts = 0, sent_at = excluded.sent_at",
-        )
-        .bind(contact_id)
-        .bind(secret_digest)
-        .bind(expires_at)
-        .bind(now)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let secret_digest = secret_digest.to_owned();
+        self.writer
+            .write(move |db| {
+                db.prepare_cached(
+                    "INSERT INTO verification_secrets (contact_id, secret_digest, expires_at, attempts, sent_at)
+                     VALUES (?1, ?2, ?3, 0, ?4)
+                     ON CONFLICT (contact_id) DO UPDATE SET secret_digest = excluded.secret_digest,
+                         expires_at = excluded.expires_at, attempts = 0, sent_at = excluded.sent_at",
+                )?
+                .execute(params![contact_id, secret_digest, expires_at, now])?;
+                Ok(())
+            })
+            .await
     }
 
     async fn check_contact_secret(
@@ -194,54 +188,46 @@ impl CitizenStore for SqliteStore {
         max_attempts: u32,
         verified_by: &str,
     ) -> Result<SecretCheck, StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let Some(r) = sqlx::query(
-            "SELECT secret_digest, expires_at, attempts FROM verification_secrets WHERE contact_id = ?1",
-        )
-        .bind(contact_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        else {
-            return Ok(SecretCheck::NonePending);
-        };
-        let stored: String = r.try_get("secret_digest")?;
-        let expires_at: i64 = r.try_get("expires_at")?;
-        let attempts = r.try_get::<i64, _>("attempts")? as u32;
-        if expires_at < now || attempts >= max_attempts {
-            sqlx::query("DELETE FROM verification_secrets WHERE contact_id = ?1")
-                .bind(contact_id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            return Ok(SecretCheck::Expired);
-        }
-        let outcome = if crieur_domain::credentials::same_secret(&stored, secret_digest) {
-            sqlx::query(
-                "UPDATE citizen_contacts SET verified_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), verified_by = ?2
-                 WHERE id = ?1",
-            )
-            .bind(contact_id)
-            .bind(verified_by)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM verification_secrets WHERE contact_id = ?1")
-                .bind(contact_id)
-                .execute(&mut *tx)
-                .await?;
-            SecretCheck::Verified
-        } else {
-            sqlx::query(
-                "UPDATE verification_secrets SET attempts = attempts + 1 WHERE contact_id = ?1",
-            )
-            .bind(contact_id)
-            .execute(&mut *tx)
-            .await?;
-            SecretCheck::Wrong {
-                attempts_left: max_attempts.saturating_sub(attempts + 1),
-            }
-        };
-        tx.commit().await?;
-        Ok(outcome)
+        let (secret_digest, verified_by) = (secret_digest.to_owned(), verified_by.to_owned());
+        self.writer
+            .write(move |db| {
+                let Some((stored, expires_at, attempts)) = db
+                    .prepare_cached(
+                        "SELECT secret_digest, expires_at, attempts FROM verification_secrets
+                         WHERE contact_id = ?1",
+                    )?
+                    .query_row([contact_id], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)? as u32))
+                    })
+                    .optional()?
+                else {
+                    return Ok(SecretCheck::NonePending);
+                };
+                let mut forget =
+                    db.prepare_cached("DELETE FROM verification_secrets WHERE contact_id = ?1")?;
+                if expires_at < now || attempts >= max_attempts {
+                    forget.execute([contact_id])?;
+                    return Ok(SecretCheck::Expired);
+                }
+                if crieur_domain::credentials::same_secret(&stored, &secret_digest) {
+                    db.prepare_cached(
+                        "UPDATE citizen_contacts SET verified_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), verified_by = ?2
+                         WHERE id = ?1",
+                    )?
+                    .execute(params![contact_id, verified_by])?;
+                    forget.execute([contact_id])?;
+                    Ok(SecretCheck::Verified)
+                } else {
+                    db.prepare_cached(
+                        "UPDATE verification_secrets SET attempts = attempts + 1 WHERE contact_id = ?1",
+                    )?
+                    .execute([contact_id])?;
+                    Ok(SecretCheck::Wrong {
+                        attempts_left: max_attempts.saturating_sub(attempts + 1),
+                    })
+                }
+            })
+            .await
     }
 
     async fn verify_by_secret(
@@ -249,84 +235,89 @@ impl CitizenStore for SqliteStore {
         secret_digest: &str,
         now: i64,
     ) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let contact: Option<i64> = sqlx::query_scalar(
-            "SELECT contact_id FROM verification_secrets WHERE secret_digest = ?1 AND expires_at >= ?2",
-        )
-        .bind(secret_digest)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(id) = contact {
-            sqlx::query(
-                "UPDATE citizen_contacts SET verified_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), verified_by = 'link'
-                 WHERE id = ?1",
-            )
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM verification_secrets WHERE contact_id = ?1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(contact)
+        let secret_digest = secret_digest.to_owned();
+        self.writer
+            .write(move |db| {
+                let contact: Option<i64> = db
+                    .prepare_cached(
+                        "SELECT contact_id FROM verification_secrets
+                         WHERE secret_digest = ?1 AND expires_at >= ?2",
+                    )?
+                    .query_row(params![secret_digest, now], |r| r.get(0))
+                    .optional()?;
+                if let Some(id) = contact {
+                    db.prepare_cached(
+                        "UPDATE citizen_contacts SET verified_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), verified_by = 'link'
+                         WHERE id = ?1",
+                    )?
+                    .execute([id])?;
+                    db.prepare_cached("DELETE FROM verification_secrets WHERE contact_id = ?1")?
+                        .execute([id])?;
+                }
+                Ok(contact)
+            })
+            .await
     }
 
     async fn set_general_interest(&self, citizen_id: i64, on: bool) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE citizens SET general_interest = ?2 WHERE id = ?1")
-            .bind(citizen_id)
-            .bind(on)
-            .execute(&self.writer)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.writer
+            .write(move |db| {
+                let changed = db
+                    .prepare_cached("UPDATE citizens SET general_interest = ?2 WHERE id = ?1")?
+                    .execute(params![citizen_id, on])?;
+                if changed == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn delete_citizen(&self, citizen_id: i64) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let municipalities: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT municipality FROM citizen_addresses WHERE citizen_id = ?1",
-        )
-        .bind(citizen_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        for m in municipalities {
-            sqlx::query(
-                "UPDATE registration_counts SET deleted = deleted + 1 WHERE municipality = ?1",
-            )
-            .bind(m)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let done = sqlx::query("DELETE FROM citizens WHERE id = ?1")
-            .bind(citizen_id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await?;
-        Ok(())
+        self.writer
+            .write(move |db| {
+                // Only anonymous counts outlive the citizen.
+                db.prepare_cached(
+                    "UPDATE registration_counts SET deleted = deleted + 1
+                     WHERE municipality IN
+                         (SELECT DISTINCT municipality FROM citizen_addresses WHERE citizen_id = ?1)",
+                )?
+                .execute([citizen_id])?;
+                let deleted = db
+                    .prepare_cached("DELETE FROM citizens WHERE id = ?1")?
+                    .execute([citizen_id])?;
+                if deleted == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            })
+            .await
     }
 
-    async fn hit_rate(&self, key: &str, now: i64, window_secs: i64) -> Result<u32, StoreError> {
+    async fn hit_rates(
+        &self,
+        keys: &[String],
+        now: i64,
+        window_secs: i64,
+    ) -> Result<Vec<u32>, StoreError> {
         let window_start = now - now.rem_euclid(window_secs.max(1));
-        let n: i64 = sqlx::query_scalar(
-            "INSERT INTO rate_counters (key, window_start, count) VALUES (?1, ?2, 1)
-             ON CONFLICT (key) DO UPDATE SET
-                 count = CASE WHEN window_start = excluded.window_start THEN count + 1 ELSE 1 END,
-                 window_start = excluded.window_start
-             RETURNING count",
-        )
-        .bind(key)
-        .bind(window_start)
-        .fetch_one(&self.writer)
-        .await?;
-        Ok(n as u32)
+        let keys = keys.to_vec();
+        self.writer
+            .write(move |db| {
+                let mut hit = db.prepare_cached(
+                    "INSERT INTO rate_counters (key, window_start, count) VALUES (?1, ?2, 1)
+                     ON CONFLICT (key) DO UPDATE SET
+                         count = CASE WHEN window_start = excluded.window_start THEN count + 1 ELSE 1 END,
+                         window_start = excluded.window_start
+                     RETURNING count",
+                )?;
+                keys.iter()
+                    .map(|key| {
+                        Ok(hit.query_row(params![key, window_start], |r| r.get::<_, i64>(0))? as u32)
+                    })
+                    .collect()
+            })
+            .await
     }
 
     async fn registration_counts(&self) -> Result<Vec<(NisCode, u64, u64)>, StoreError> {

@@ -6,6 +6,7 @@ mod audit;
 mod boundaries;
 mod citizens;
 mod sessions;
+mod writer;
 
 use crate::{Backend, StoreError};
 use sqlx::sqlite::{
@@ -20,9 +21,9 @@ static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite
 pub(crate) struct SqliteStore {
     /// Readers: several connections, reading in parallel under WAL.
     pool: SqlitePool,
-    /// The one writer. SQLite serialises writers anyway; queueing them here, in
-    /// order, avoids lock contention and busy-wait sleeps between connections.
-    writer: SqlitePool,
+    /// The one writer. SQLite serialises writers anyway; queueing them on one
+    /// thread avoids lock contention and lets concurrent writes share a commit.
+    writer: writer::Writer,
 }
 
 impl SqliteStore {
@@ -34,12 +35,15 @@ impl SqliteStore {
             // FULL: a committed transaction survives a power cut, not only a crash.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new()
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-16384");
+        let migrator = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        MIGRATIONS.run(&writer).await?;
+        MIGRATIONS.run(&migrator).await?;
+        migrator.close().await;
+        let writer = writer::Writer::open(options.get_filename())?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)

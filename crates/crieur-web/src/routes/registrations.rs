@@ -91,7 +91,11 @@ async fn contacts(state: &AppState, citizen_id: i64) -> Result<Vec<ContactOut>, 
         .citizen(citizen_id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    Ok(c.contacts
+    Ok(contacts_out(c.contacts))
+}
+
+fn contacts_out(contacts: Vec<crieur_store::StoredContact>) -> Vec<ContactOut> {
+    contacts
         .into_iter()
         .map(|k| ContactOut {
             id: k.id,
@@ -99,7 +103,7 @@ async fn contacts(state: &AppState, citizen_id: i64) -> Result<Vec<ContactOut>, 
             value: k.value,
             verified: k.verified_at.is_some(),
         })
-        .collect())
+        .collect()
 }
 
 /// Register a citizen. Codes (SMS or voice) and links (e-mail) go out at once.
@@ -139,7 +143,7 @@ async fn register(
         consent: body.consent,
     };
     let address = ctx.address;
-    let (citizen_id, _) =
+    let (citizen, _) =
         match crate::citizens::register(&state, &input, "api", address.as_deref()).await {
             Ok(r) => r,
             Err(RegisterError::Invalid(problems)) => {
@@ -156,14 +160,14 @@ async fn register(
         None,
         Stage::Citizen,
         address,
-        Some(citizen_id),
+        Some(citizen.id),
     )
     .await?;
     Ok((
         StatusCode::CREATED,
         Json(Registered {
             token,
-            contacts: contacts(&state, citizen_id).await?,
+            contacts: contacts_out(citizen.contacts),
             consent_version: crieur_domain::citizen::CONSENT_VERSION,
         }),
     ))

@@ -304,14 +304,14 @@ pub(super) async fn register(
             }
             Err(RegisterError::Store(e)) => return Err(e.into()),
         };
-    let (citizen_id, language) = registration;
+    let (citizen, language) = registration;
     let (_, cookie) = start_session(
         &state,
         Some(&session),
         None,
         Stage::Citizen,
         ctx.address.clone(),
-        Some(citizen_id),
+        Some(citizen.id),
     )
     .await?;
     let mut response = ([(header::SET_COOKIE, cookie)], Redirect::to("/confirm")).into_response();
