@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod address;
+pub mod alert;
 pub mod audit;
 pub mod cap;
 pub mod citizen;

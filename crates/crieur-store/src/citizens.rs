@@ -131,6 +131,11 @@ pub trait CitizenStore: Send + Sync {
         now: i64,
         window_secs: i64,
     ) -> Result<Vec<u32>, StoreError>;
+    /// The citizen a contact belongs to.
+    async fn contact_owner(&self, contact_id: i64) -> Result<Option<i64>, StoreError>;
+    /// Every citizen with their contacts and addresses, for the in-memory
+    /// targeting index built at start-up.
+    async fn all_citizens(&self) -> Result<Vec<Citizen>, StoreError>;
     /// (registered, deleted) per municipality, kept without personal data.
     async fn registration_counts(&self) -> Result<Vec<(NisCode, u64, u64)>, StoreError>;
 }

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod addresses;
+mod alerts;
 mod audit;
 mod boundaries;
 mod citizens;
@@ -14,6 +15,7 @@ mod sqlite;
 
 pub use accounts::{Account, AccountStore, FailureState, NewAccount};
 pub use addresses::{AddressRegistryStore, ImportOutcome, RegistrySource};
+pub use alerts::{AlertState, AlertStore, Incident, NewAlert, Release, StoredAlert};
 pub use audit::AuditStore;
 pub use boundaries::{BoundaryStore, StoredBoundary};
 pub use citizens::{
@@ -33,6 +35,7 @@ pub trait Backend:
     + SessionStore
     + AuditStore
     + CitizenStore
+    + AlertStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -92,6 +95,10 @@ impl Store {
     }
 
     pub fn citizens(&self) -> &dyn CitizenStore {
+        &*self.0
+    }
+
+    pub fn alerts(&self) -> &dyn AlertStore {
         &*self.0
     }
 

@@ -94,6 +94,7 @@ pub(crate) async fn register(
         .citizen(citizen_id)
         .await?
         .ok_or(StoreError::NotFound)?;
+    state.audience.set_or_remove(citizen.id, Some(&citizen));
     for c in &citizen.contacts {
         send_secret(state, &citizen, c, now).await;
     }
@@ -560,14 +561,16 @@ pub(crate) async fn check_access(
     Ok((outcome == crieur_store::SecretCheck::Verified).then_some(citizen_id))
 }
 
-/// Checks a phone's confirmation code.
+/// Checks a phone's confirmation code; a confirmed contact can receive alerts
+/// from now on.
 pub(crate) async fn confirm_phone(
     state: &AppState,
+    citizen_id: i64,
     contact_id: i64,
     code: &str,
 ) -> Result<crieur_store::SecretCheck, StoreError> {
     let code: String = code.chars().filter(char::is_ascii_digit).take(6).collect();
-    state
+    let check = state
         .store
         .citizens()
         .check_contact_secret(
@@ -577,7 +580,43 @@ pub(crate) async fn confirm_phone(
             MAX_CODE_ATTEMPTS,
             "code",
         )
-        .await
+        .await?;
+    if check == crieur_store::SecretCheck::Verified {
+        refresh(state, citizen_id).await?;
+    }
+    Ok(check)
+}
+
+/// Confirms an e-mail address from its link; the contact's id when valid.
+pub(crate) async fn confirm_email_link(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<i64>, StoreError> {
+    let citizens = state.store.citizens();
+    let Some(contact) = citizens
+        .verify_by_secret(&token_digest(token), now())
+        .await?
+    else {
+        return Ok(None);
+    };
+    if let Some(owner) = citizens.contact_owner(contact).await? {
+        refresh(state, owner).await?;
+    }
+    Ok(Some(contact))
+}
+
+/// Erases a citizen and forgets them for targeting.
+pub(crate) async fn delete(state: &AppState, citizen_id: i64) -> Result<(), StoreError> {
+    state.store.citizens().delete_citizen(citizen_id).await?;
+    state.audience.set_or_remove(citizen_id, None);
+    Ok(())
+}
+
+/// Brings the targeting index up to date with what is stored for a citizen.
+async fn refresh(state: &AppState, citizen_id: i64) -> Result<(), StoreError> {
+    let citizen = state.store.citizens().citizen(citizen_id).await?;
+    state.audience.set_or_remove(citizen_id, citizen.as_ref());
+    Ok(())
 }
 
 /// A contact as stored (E.164 or normalised e-mail), from what a person typed.

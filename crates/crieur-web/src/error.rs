@@ -44,6 +44,12 @@ pub enum ApiError {
     TooManyRequests(&'static str),
     /// No valid bearer token.
     Unauthorized,
+    /// Not allowed (refusals are audited where they are decided).
+    Forbidden(&'static str),
+    /// The resource is not in a state that allows the request.
+    Conflict(&'static str),
+    /// A composition with problems: field, message key, detail.
+    Problems(Vec<(String, &'static str, String)>),
     Store(StoreError),
 }
 
@@ -110,6 +116,27 @@ impl IntoResponse for ApiError {
                     vec![],
                 )
             }
+            ApiError::Problems(list) => {
+                problems = list
+                    .into_iter()
+                    .map(|(field, key, detail)| FieldError {
+                        field,
+                        error: key.to_owned(),
+                        message: if detail.is_empty() {
+                            tr.t(key).to_owned()
+                        } else {
+                            format!("{} ({detail})", tr.t(key))
+                        },
+                    })
+                    .collect();
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "error.invalid_request",
+                    vec![],
+                )
+            }
+            ApiError::Forbidden(key) => (StatusCode::FORBIDDEN, key, vec![]),
+            ApiError::Conflict(key) => (StatusCode::CONFLICT, key, vec![]),
             ApiError::TooManyRequests(key) => (StatusCode::TOO_MANY_REQUESTS, key, vec![]),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "error.unauthorized", vec![]),
             ApiError::BadRequest { key, args } => (StatusCode::BAD_REQUEST, key, args),

@@ -4,7 +4,9 @@
 //! Handlers parse input into domain types, call the domain or the store, and map
 //! errors in exactly one place (`error.rs`). No SQL and no business rule lives here.
 
+pub mod alerts;
 mod assets;
+pub mod audience;
 mod auth;
 pub mod citizens;
 mod error;
@@ -83,6 +85,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::admin::router())
         .merge(routes::citizens::router())
         .merge(routes::simulator::router())
+        .merge(routes::alerts::router())
+        .merge(routes::public_alerts::router())
         .merge(assets::router())
         .route(
             "/api/openapi.json",

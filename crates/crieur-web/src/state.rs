@@ -21,6 +21,7 @@ pub struct WebSettings {
     /// The address citizens' e-mail links point to, e.g. `https://alert.example.be`.
     pub public_url: String,
     pub limits: RegistrationLimits,
+    pub alerts: crate::alerts::AlertSettings,
 }
 
 /// Limits on registrations and verification codes, against SMS-pumping fraud.
@@ -86,6 +87,7 @@ impl Default for WebSettings {
             auth: AuthSettings::default(),
             public_url: "http://127.0.0.1:8080".into(),
             limits: RegistrationLimits::default(),
+            alerts: crate::alerts::AlertSettings::default(),
         }
     }
 }
@@ -102,6 +104,8 @@ pub struct AppState {
     pub outbox: Arc<dyn Outbox>,
     /// The device simulator, when it stands in for real channels (demo, tests).
     pub simulator: Option<Arc<DeviceSimulator>>,
+    /// Registered people and addresses, in memory, for targeting.
+    pub audience: Arc<crate::audience::Audience>,
     /// When idle sessions were last swept (Unix seconds).
     pub(crate) last_sweep: Arc<std::sync::atomic::AtomicI64>,
 }
@@ -132,6 +136,7 @@ impl AppState {
             catalog: Catalog::get(),
             outbox,
             simulator,
+            audience: Arc::default(),
             last_sweep: Arc::default(),
         }
     }

@@ -60,6 +60,20 @@ impl App {
                 address_max_failures: auth.address_max_failures,
                 ..AuthSettings::default()
             },
+            alerts: crieur_web::alerts::AlertSettings {
+                sender: format!(
+                    "crieur@{}",
+                    config
+                        .web
+                        .public_url
+                        .as_deref()
+                        .and_then(|u| u.split("://").nth(1))
+                        .and_then(|h| h.split(['/', ':']).next())
+                        .filter(|h| !h.is_empty())
+                        .unwrap_or("localhost")
+                ),
+                ..Default::default()
+            },
             limits: RegistrationLimits {
                 registrations_per_address_hour: config.registration.per_address_per_hour,
                 codes_per_number_hour: config.registration.codes_per_number_per_hour,
@@ -88,6 +102,12 @@ impl App {
             outbox,
             simulator,
         );
+        let people = state
+            .audience
+            .load(&state.store)
+            .await
+            .context("loading registered citizens for targeting")?;
+        tracing::info!(people, "targeting index ready");
         Ok(App { state, config })
     }
 

@@ -320,6 +320,87 @@ impl CitizenStore for SqliteStore {
             .await
     }
 
+    async fn contact_owner(&self, contact_id: i64) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT citizen_id FROM citizen_contacts WHERE id = ?1")
+                .bind(contact_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn all_citizens(&self) -> Result<Vec<Citizen>, StoreError> {
+        let mut citizens: Vec<Citizen> = sqlx::query(
+            "SELECT id, language, general_interest, consent_version, consent_at, source, created_at
+             FROM citizens ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(Citizen {
+                id: r.try_get("id")?,
+                language: r.try_get("language")?,
+                general_interest: r.try_get("general_interest")?,
+                consent_version: r.try_get("consent_version")?,
+                consent_at: r.try_get("consent_at")?,
+                source: r.try_get("source")?,
+                created_at: r.try_get("created_at")?,
+                contacts: Vec::new(),
+                addresses: Vec::new(),
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+        let position: std::collections::HashMap<i64, usize> = citizens
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id, i))
+            .collect();
+        for k in sqlx::query(
+            "SELECT citizen_id, id, kind, value, line, sms, voice, verified_at, verified_by
+             FROM citizen_contacts ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let owner: i64 = k.try_get("citizen_id")?;
+            if let Some(&i) = position.get(&owner) {
+                citizens[i].contacts.push(StoredContact {
+                    id: k.try_get("id")?,
+                    kind: k.try_get("kind")?,
+                    value: k.try_get("value")?,
+                    line: k.try_get("line")?,
+                    sms: k.try_get("sms")?,
+                    voice: k.try_get("voice")?,
+                    verified_at: k.try_get("verified_at")?,
+                    verified_by: k.try_get("verified_by")?,
+                });
+            }
+        }
+        for a in sqlx::query(
+            "SELECT citizen_id, label, street, house_number, postcode, municipality, lon, lat, placed
+             FROM citizen_addresses ORDER BY citizen_id, position",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let owner: i64 = a.try_get("citizen_id")?;
+            if let Some(&i) = position.get(&owner) {
+                citizens[i].addresses.push(StoredAddress {
+                    label: a.try_get("label")?,
+                    street: a.try_get("street")?,
+                    house_number: a.try_get("house_number")?,
+                    postcode: a.try_get("postcode")?,
+                    municipality: nis(a.try_get("municipality")?, "citizen_addresses")?,
+                    lon: a.try_get("lon")?,
+                    lat: a.try_get("lat")?,
+                    placed: a.try_get("placed")?,
+                });
+            }
+        }
+        Ok(citizens)
+    }
+
     async fn registration_counts(&self) -> Result<Vec<(NisCode, u64, u64)>, StoreError> {
         sqlx::query("SELECT municipality, registered, deleted FROM registration_counts ORDER BY municipality")
             .fetch_all(&self.pool)

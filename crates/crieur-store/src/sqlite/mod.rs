@@ -2,6 +2,7 @@
 
 mod accounts;
 mod addresses;
+mod alerts;
 mod audit;
 mod boundaries;
 mod citizens;

@@ -1,9 +1,11 @@
 pub(crate) mod addresses;
 pub(crate) mod admin;
+pub(crate) mod alerts;
 pub(crate) mod citizens;
 pub(crate) mod console;
 pub(crate) mod health;
 pub(crate) mod pages;
+pub(crate) mod public_alerts;
 pub(crate) mod registrations;
 pub(crate) mod signin;
 pub(crate) mod simulator;

@@ -209,7 +209,7 @@ async fn delete_registration(
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let id = citizen_of(&state, &headers).await?;
-    state.store.citizens().delete_citizen(id).await?;
+    crate::citizens::delete(&state, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -245,7 +245,7 @@ async fn verify(
     if !owned {
         return Err(ApiError::not_found("error.not_found", &[]));
     }
-    let out = match crate::citizens::confirm_phone(&state, body.contact_id, &body.code).await? {
+    let out = match crate::citizens::confirm_phone(&state, id, body.contact_id, &body.code).await? {
         SecretCheck::Verified => VerifyOut {
             verified: true,
             attempts_left: None,

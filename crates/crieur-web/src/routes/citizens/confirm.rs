@@ -15,7 +15,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use crieur_domain::Language;
 use crieur_domain::contact::PhoneNumber;
-use crieur_domain::credentials::token_digest;
 use crieur_store::SecretCheck;
 
 #[derive(Template, WebTemplate)]
@@ -96,7 +95,8 @@ pub(super) async fn confirm_phone(
         return Err(PageError::NotFound);
     }
     let tr = Tr::new(lang);
-    let check = crate::citizens::confirm_phone(&state, form.contact, &form.code).await?;
+    let check =
+        crate::citizens::confirm_phone(&state, citizen.id, form.contact, &form.code).await?;
     let (message, error) = match check {
         SecretCheck::Verified => (Some(tr.t("citizen.contact_confirmed").to_owned()), None),
         SecretCheck::Wrong { attempts_left } => (
@@ -165,11 +165,7 @@ pub(super) async fn confirm_email(
     let tr = Tr::new(lang);
     let valid = token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
     let verified = if valid {
-        state
-            .store
-            .citizens()
-            .verify_by_secret(&token_digest(&token), now())
-            .await?
+        crate::citizens::confirm_email_link(&state, &token).await?
     } else {
         None
     };

@@ -120,7 +120,7 @@ pub(super) async fn delete(
     let Some(c) = current_citizen(&state, &ctx).await? else {
         return Ok(Redirect::to("/profile/access").into_response());
     };
-    state.store.citizens().delete_citizen(c.id).await?;
+    crate::citizens::delete(&state, c.id).await?;
     if let Some(s) = &ctx.session {
         state
             .store

@@ -1,0 +1,613 @@
+//! Alerts as a service for the console and the API: composing within one's
+//! jurisdiction, counting recipients, the second-person approval, the safety
+//! limiter, release, and the follow-ups (update, cancel, all-clear).
+//!
+//! Until the dispatch engine lands, release hands each message straight to the
+//! outbox (the device simulator in the demo); nothing here is durable delivery.
+
+use crate::AppState;
+use crate::audience::count;
+use crate::auth::{Staff, audit, now};
+use crate::error::ApiError;
+use crieur_channels::Outbound;
+use crieur_domain::Language;
+use crieur_domain::access::{Action, authorize};
+use crieur_domain::alert::{self, AreaSpec, Channel, Composition, Envelope};
+use crieur_domain::audit::Outcome;
+use crieur_domain::cap::{self, MsgType, Status};
+use crieur_domain::credentials::{new_token, token_digest};
+use crieur_domain::targeting::Target;
+use crieur_store::{AlertState, NewAlert, Release, StoredAlert};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The policy and limits around releasing alerts.
+#[derive(Debug, Clone)]
+pub struct AlertSettings {
+    /// Territory levels whose alerts need a second person's approval.
+    pub approval_levels: Vec<crieur_domain::Level>,
+    /// Releases one account may make per minute.
+    pub releases_per_minute: u32,
+    /// Sending the same texts to the same area again within this many minutes
+    /// needs an explicit confirmation.
+    pub repeat_window_minutes: u32,
+    /// Unit prices in euro cents, per channel.
+    pub unit_cents: BTreeMap<Channel, f64>,
+    /// CAP `sender`.
+    pub sender: String,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            approval_levels: vec![crieur_domain::Level::Country],
+            releases_per_minute: 3,
+            repeat_window_minutes: 10,
+            unit_cents: [
+                (Channel::Sms, 4.0),
+                (Channel::Voice, 6.0),
+                (Channel::Email, 0.01),
+            ]
+            .into(),
+            sender: "crieur@localhost".into(),
+        }
+    }
+}
+
+/// What the author sends: the status, the composition and the area.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Draft {
+    pub status: String,
+    pub composition: Composition,
+    pub area: Vec<AreaSpec>,
+    /// Clip the area to the author's jurisdiction instead of refusing it.
+    #[serde(default)]
+    pub clip: bool,
+}
+
+/// Recipients and cost before release.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Reckoning {
+    pub persons: u64,
+    /// Messages per channel and language.
+    pub messages: BTreeMap<Channel, BTreeMap<Language, u64>>,
+    pub cost_cents: f64,
+    /// Per language: SMS encoding and segments, cell-broadcast pages.
+    pub texts: BTreeMap<Language, TextFigures>,
+    /// True when the area was clipped to the author's jurisdiction.
+    pub clipped: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TextFigures {
+    pub sms_encoding: String,
+    pub sms_characters: usize,
+    pub sms_segments: usize,
+    pub cell_broadcast_pages: Option<usize>,
+}
+
+fn problems(list: Vec<alert::Problem>) -> ApiError {
+    ApiError::Problems(
+        list.into_iter()
+            .map(|p| (p.field, p.key, p.detail))
+            .collect(),
+    )
+}
+
+fn status_of(s: &str) -> Result<Status, ApiError> {
+    match s.parse::<Status>() {
+        Ok(st @ (Status::Actual | Status::Exercise | Status::Test)) => Ok(st),
+        _ => Err(ApiError::Problems(vec![(
+            "status".into(),
+            "alert.bad_status",
+            s.to_owned(),
+        )])),
+    }
+}
+
+/// Applies the access rule for `action` on `territory`; a refusal is audited.
+async fn allowed(
+    state: &AppState,
+    staff: &Staff,
+    action: Action,
+    territory: crieur_domain::NisCode,
+) -> Result<(), ApiError> {
+    if let Err(denied) = authorize(&staff.principal, action, territory, &state.territories) {
+        tracing::warn!(user = %staff.principal.username, %denied, "refused");
+        audit(
+            state,
+            staff
+                .record(action.as_str(), Outcome::Denied)
+                .territory(territory)
+                .detail(denied.to_string()),
+        )
+        .await?;
+        return Err(ApiError::Forbidden("error.forbidden"));
+    }
+    Ok(())
+}
+
+/// Checks a draft and its area against the author's jurisdiction. An area
+/// reaching outside is refused and the attempt audited, unless the author asked
+/// for it to be clipped.
+async fn checked(
+    state: &AppState,
+    staff: &Staff,
+    draft: &Draft,
+) -> Result<(Status, Target, bool), ApiError> {
+    let status = status_of(&draft.status)?;
+    let mut found = draft.composition.check(status);
+    let target = match alert::target(&draft.area, &state.territories) {
+        Ok(t) => Some(t),
+        Err(p) => {
+            found.extend(p);
+            None
+        }
+    };
+    if !found.is_empty() {
+        return Err(problems(found));
+    }
+    let target = target.ok_or_else(|| problems(vec![]))?;
+    let own = staff.principal.territory;
+    let outside = target
+        .outside(own, &state.territories)
+        .map_err(|e| ApiError::Problems(vec![("area".into(), "alert.bad_area", e.to_string())]))?;
+    if outside.is_empty() {
+        return Ok((status, target, false));
+    }
+    if draft.clip {
+        return match target.clip(own, &state.territories) {
+            Ok(Some(clipped)) => Ok((status, clipped, true)),
+            _ => Err(ApiError::Problems(vec![(
+                "area".into(),
+                "alert.nothing_within",
+                String::new(),
+            )])),
+        };
+    }
+    tracing::warn!(user = %staff.principal.username, "alert area outside the jurisdiction");
+    audit(
+        state,
+        staff
+            .record("alert.outside_jurisdiction", Outcome::Denied)
+            .territory(own)
+            .detail(format!("{} area(s) outside", outside.len())),
+    )
+    .await?;
+    Err(ApiError::Forbidden("alert.outside_jurisdiction"))
+}
+
+/// Counts who the alert reaches, per channel and language, and what it costs.
+pub(crate) fn reckon(
+    state: &AppState,
+    composition: &Composition,
+    status: Status,
+    target: &Target,
+    clipped: bool,
+) -> Reckoning {
+    let resolution = state.audience.resolve(target, &state.territories);
+    let messages = count(&state.audience, &resolution, |own, municipality| {
+        let official = state
+            .territories
+            .get(municipality)
+            .map(|u| u.languages.clone())
+            .unwrap_or_default();
+        composition.language_for(own, &official)
+    });
+    let totals: BTreeMap<Channel, u64> = messages
+        .iter()
+        .map(|(c, by_lang)| (*c, by_lang.values().sum()))
+        .collect();
+    let texts = composition
+        .languages()
+        .into_iter()
+        .map(|lang| {
+            let out = composition.texts[lang.code()].outgoing(status, lang);
+            let sms = crieur_domain::sms::analyse(&out.sms);
+            (
+                lang,
+                TextFigures {
+                    sms_encoding: sms.encoding.as_str().to_owned(),
+                    sms_characters: out.sms.chars().count(),
+                    sms_segments: sms.segments,
+                    cell_broadcast_pages: crieur_domain::sms::cell_broadcast_pages(
+                        &out.cell_broadcast,
+                    )
+                    .ok(),
+                },
+            )
+        })
+        .collect();
+    Reckoning {
+        persons: resolution.len() as u64,
+        cost_cents: alert::cost_cents(&totals, &state.settings.alerts.unit_cents),
+        messages,
+        texts,
+        clipped,
+    }
+}
+
+pub(crate) async fn preview(
+    state: &AppState,
+    staff: &Staff,
+    draft: &Draft,
+) -> Result<Reckoning, ApiError> {
+    allowed(state, staff, Action::DraftAlert, staff.principal.territory).await?;
+    let (status, target, clipped) = checked(state, staff, draft).await?;
+    Ok(reckon(state, &draft.composition, status, &target, clipped))
+}
+
+fn fingerprint(draft: &Draft, target: &Target) -> String {
+    let texts = serde_json::to_string(&draft.composition.texts).unwrap_or_default();
+    let area = serde_json::to_string(&alert::specs_of(target)).unwrap_or_default();
+    token_digest(&format!("{texts}\n{area}"))
+}
+
+/// Stores a new draft in an open incident of the author's jurisdiction.
+pub(crate) async fn create(
+    state: &AppState,
+    staff: &Staff,
+    incident_id: i64,
+    draft: &Draft,
+    follow_up: Option<(&StoredAlert, MsgType)>,
+) -> Result<i64, ApiError> {
+    let incident = state
+        .store
+        .alerts()
+        .incident(incident_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("error.not_found", &[]))?;
+    allowed(state, staff, Action::DraftAlert, incident.territory).await?;
+    if incident.closed_at.is_some() {
+        return Err(ApiError::Conflict("alert.incident_closed"));
+    }
+    let (_, target, _) = checked(state, staff, draft).await?;
+    let host = &state.settings.alerts.sender;
+    let new = NewAlert {
+        incident_id,
+        identifier: format!("{}-{}", host.replace('@', "."), &new_token()[..20]),
+        territory: staff.principal.territory,
+        status: draft.status.clone(),
+        msg_type: follow_up
+            .map_or(MsgType::Alert, |(_, t)| t)
+            .as_str()
+            .to_owned(),
+        references_id: follow_up.map(|(a, _)| a.id),
+        composition: serde_json::to_string(&draft.composition).unwrap_or_default(),
+        area: serde_json::to_string(&alert::specs_of(&target)).unwrap_or_default(),
+        fingerprint: fingerprint(draft, &target),
+        author_id: staff.principal.account_id,
+    };
+    let id = state.store.alerts().create_alert(&new).await?;
+    audit(
+        state,
+        staff
+            .record("alert.draft", Outcome::Success)
+            .territory(incident.territory)
+            .target(format!("alert:{id}")),
+    )
+    .await?;
+    Ok(id)
+}
+
+pub(crate) async fn edit(
+    state: &AppState,
+    staff: &Staff,
+    alert: &StoredAlert,
+    draft: &Draft,
+) -> Result<(), ApiError> {
+    allowed(state, staff, Action::DraftAlert, alert.territory).await?;
+    let (_, target, _) = checked(state, staff, draft).await?;
+    state
+        .store
+        .alerts()
+        .edit_alert(
+            alert.id,
+            &serde_json::to_string(&draft.composition).unwrap_or_default(),
+            &serde_json::to_string(&alert::specs_of(&target)).unwrap_or_default(),
+            &fingerprint(draft, &target),
+            &draft.status,
+        )
+        .await
+        .map_err(|_| ApiError::Conflict("alert.not_editable"))
+}
+
+/// The stored alert read back into its parts.
+pub(crate) struct Parsed {
+    pub status: Status,
+    pub msg_type: MsgType,
+    pub composition: Composition,
+    pub target: Target,
+}
+
+pub(crate) fn parse(state: &AppState, a: &StoredAlert) -> Result<Parsed, ApiError> {
+    let corrupt = |what: &str| {
+        ApiError::Store(crieur_store::StoreError::Corrupt(format!(
+            "alert {}: {what}",
+            a.id
+        )))
+    };
+    let composition: Composition =
+        serde_json::from_str(&a.composition).map_err(|_| corrupt("composition"))?;
+    let specs: Vec<AreaSpec> = serde_json::from_str(&a.area).map_err(|_| corrupt("area"))?;
+    let target = alert::target(&specs, &state.territories).map_err(|_| corrupt("area"))?;
+    Ok(Parsed {
+        status: a.status.parse().map_err(|_| corrupt("status"))?,
+        msg_type: a.msg_type.parse().map_err(|_| corrupt("msg_type"))?,
+        composition,
+        target,
+    })
+}
+
+fn needs_approval(state: &AppState, a: &StoredAlert) -> bool {
+    state
+        .territories
+        .get(a.territory)
+        .is_some_and(|u| state.settings.alerts.approval_levels.contains(&u.level))
+}
+
+pub(crate) async fn submit(
+    state: &AppState,
+    staff: &Staff,
+    a: &StoredAlert,
+) -> Result<(), ApiError> {
+    allowed(state, staff, Action::DraftAlert, a.territory).await?;
+    state
+        .store
+        .alerts()
+        .submit_alert(a.id)
+        .await
+        .map_err(|_| ApiError::Conflict("alert.not_draft"))?;
+    audit(
+        state,
+        staff
+            .record("alert.submit", Outcome::Success)
+            .territory(a.territory)
+            .target(format!("alert:{}", a.id)),
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn reject(
+    state: &AppState,
+    staff: &Staff,
+    a: &StoredAlert,
+    comment: &str,
+) -> Result<(), ApiError> {
+    allowed(state, staff, Action::ApproveAlert, a.territory).await?;
+    if a.author_id == staff.principal.account_id {
+        return Err(ApiError::Forbidden("alert.second_person"));
+    }
+    state
+        .store
+        .alerts()
+        .reject_alert(a.id, staff.principal.account_id, comment)
+        .await
+        .map_err(|_| ApiError::Conflict("alert.not_pending"))?;
+    audit(
+        state,
+        staff
+            .record("alert.reject", Outcome::Success)
+            .territory(a.territory)
+            .target(format!("alert:{}", a.id))
+            .detail(comment.to_owned()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Releases a draft (when no approval is needed) or approves and releases a
+/// pending alert (by someone other than its author).
+pub(crate) async fn release(
+    state: &AppState,
+    staff: &Staff,
+    a: &StoredAlert,
+    comment: Option<&str>,
+    confirm_repeat: bool,
+) -> Result<Reckoning, ApiError> {
+    let approving = a.state == AlertState::Pending;
+    let action = if approving {
+        Action::ApproveAlert
+    } else {
+        Action::ReleaseAlert
+    };
+    allowed(state, staff, action, a.territory).await?;
+    match a.state {
+        AlertState::Pending if a.author_id == staff.principal.account_id => {
+            return Err(ApiError::Forbidden("alert.second_person"));
+        }
+        AlertState::Draft if needs_approval(state, a) => {
+            return Err(ApiError::Conflict("alert.needs_approval"));
+        }
+        AlertState::Pending | AlertState::Draft => {}
+        _ => return Err(ApiError::Conflict("alert.not_releasable")),
+    }
+    let now = now();
+    let alerts = state.store.alerts();
+    let limits = &state.settings.alerts;
+    if alerts
+        .releases_since(staff.principal.account_id, now - 60)
+        .await?
+        >= limits.releases_per_minute
+    {
+        audit(
+            state,
+            staff
+                .record("alert.release_limited", Outcome::Denied)
+                .territory(a.territory)
+                .target(format!("alert:{}", a.id)),
+        )
+        .await?;
+        return Err(ApiError::TooManyRequests("alert.too_many_releases"));
+    }
+    let since = now - i64::from(limits.repeat_window_minutes) * 60;
+    if !confirm_repeat
+        && let Some(previous) = alerts
+            .released_with_fingerprint(&a.fingerprint, since)
+            .await?
+        && previous != a.id
+    {
+        return Err(ApiError::Conflict("alert.repeat_needs_confirmation"));
+    }
+    let parsed = parse(state, a)?;
+    let reckoning = reckon(
+        state,
+        &parsed.composition,
+        parsed.status,
+        &parsed.target,
+        false,
+    );
+    let sent = cap_time(now);
+    let release = Release {
+        from: a.state,
+        approver: approving.then(|| {
+            (
+                staff.principal.account_id,
+                comment.unwrap_or_default().to_owned(),
+            )
+        }),
+        by: staff.principal.account_id,
+        now,
+        sent,
+        recipients: serde_json::to_string(&reckoning).unwrap_or_default(),
+    };
+    alerts
+        .release_alert(a.id, &release)
+        .await
+        .map_err(|_| ApiError::Conflict("alert.not_releasable"))?;
+    audit(
+        state,
+        staff
+            .record(
+                if approving {
+                    "alert.approve_release"
+                } else {
+                    "alert.release"
+                },
+                Outcome::Success,
+            )
+            .territory(a.territory)
+            .target(format!("alert:{}", a.id))
+            .detail(format!(
+                "{} {} to {} person(s)",
+                parsed.status.as_str(),
+                parsed.msg_type.as_str(),
+                reckoning.persons
+            )),
+    )
+    .await?;
+    tokio::spawn(deliver(state.clone(), parsed));
+    Ok(reckoning)
+}
+
+/// CAP's dateTime for a Unix time, in UTC with an explicit offset.
+pub(crate) fn cap_time(unix: i64) -> String {
+    jiff::Timestamp::from_second(unix)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string())
+        .unwrap_or_default()
+}
+
+/// Hands every message of a released alert to the outbox: one per verified
+/// contact of each person reached, in the language they read.
+async fn deliver(state: AppState, parsed: Parsed) {
+    let resolution = state.audience.resolve(&parsed.target, &state.territories);
+    let citizens = state.store.citizens();
+    let mut sent = 0u64;
+    for r in resolution.recipients() {
+        let citizen = match citizens.citizen(r.person).await {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::error!(error = %e, "a recipient could not be read; delivery goes on");
+                continue;
+            }
+        };
+        let own: Language = citizen.language.parse().unwrap_or(Language::Fr);
+        let official = state
+            .territories
+            .get(r.municipality)
+            .map(|u| u.languages.clone())
+            .unwrap_or_default();
+        let Some(lang) = parsed.composition.language_for(own, &official) else {
+            continue;
+        };
+        let out = parsed.composition.texts[lang.code()].outgoing(parsed.status, lang);
+        for k in citizen.contacts.iter().filter(|k| k.verified_at.is_some()) {
+            let mut messages = Vec::new();
+            if k.kind == "email" {
+                messages.push(Outbound::Email {
+                    to: k.value.clone(),
+                    subject: out.email_subject.clone(),
+                    body: out.email_body.clone(),
+                });
+            } else {
+                if k.sms {
+                    messages.push(Outbound::Sms {
+                        to: k.value.clone(),
+                        text: out.sms.clone(),
+                    });
+                }
+                if k.voice || !k.sms {
+                    messages.push(Outbound::Voice {
+                        to: k.value.clone(),
+                        language: lang.code().to_owned(),
+                        script: out.voice.clone(),
+                    });
+                }
+            }
+            for m in messages {
+                match state.outbox.send(m).await {
+                    Ok(()) => sent += 1,
+                    Err(e) => tracing::error!(error = %e, "an alert message could not be sent"),
+                }
+            }
+        }
+    }
+    tracing::info!(
+        messages = sent,
+        persons = resolution.len(),
+        "alert handed to the outbox"
+    );
+}
+
+/// The alert's CAP 1.2 message.
+pub(crate) async fn to_cap(state: &AppState, a: &StoredAlert) -> Result<cap::Alert, ApiError> {
+    let parsed = parse(state, a)?;
+    let alerts = state.store.alerts();
+    let mut references = Vec::new();
+    if let Some(original) = a.references_id
+        && let Some(o) = alerts.alert(original).await?
+        && let Some(sent) = &o.sent
+    {
+        references.push(cap::Reference {
+            sender: state.settings.alerts.sender.clone(),
+            identifier: o.identifier.clone(),
+            sent: cap::DateTime::parse(sent)
+                .map_err(|e| ApiError::Store(crieur_store::StoreError::Corrupt(e.to_string())))?,
+        });
+    }
+    let sender_name = state
+        .territories
+        .get(a.territory)
+        .map(|u| u.name(Language::Fr).to_owned())
+        .unwrap_or_default();
+    let sent = a.sent.clone().unwrap_or_else(|| cap_time(now()));
+    let envelope = Envelope {
+        identifier: &a.identifier,
+        sender: &state.settings.alerts.sender,
+        sender_name: &sender_name,
+        sent: &sent,
+        status: parsed.status,
+        msg_type: parsed.msg_type,
+        references,
+        incident: Some(format!("incident-{}", a.incident_id)),
+    };
+    alert::to_cap(
+        &envelope,
+        &parsed.composition,
+        &parsed.target,
+        &state.territories,
+    )
+    .map_err(|e| ApiError::Store(crieur_store::StoreError::Corrupt(e)))
+}

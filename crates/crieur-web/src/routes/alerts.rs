@@ -1,0 +1,409 @@
+//! The staff API for incidents and alerts (session cookie and CSRF header, as
+//! the console uses it). The rules live in `crate::alerts`.
+
+use crate::AppState;
+use crate::alerts::{self, Draft};
+use crate::auth::{Staff, audit};
+use crate::error::ApiError;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use crieur_domain::access::Action;
+use crieur_domain::audit::Outcome;
+use crieur_domain::cap::MsgType;
+use crieur_domain::templates::TemplateLibrary;
+use crieur_store::{AlertState, StoredAlert};
+use serde::{Deserialize, Serialize};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/incidents", get(incidents).post(open_incident))
+        .route("/api/incidents/{id}", get(incident))
+        .route("/api/incidents/{id}/close", post(close_incident))
+        .route("/api/incidents/{id}/alerts", post(create_alert))
+        .route("/api/alerts/preview", post(preview))
+        .route("/api/alerts/{id}", get(show).put(edit))
+        .route("/api/alerts/{id}/submit", post(submit))
+        .route("/api/alerts/{id}/reject", post(reject))
+        .route("/api/alerts/{id}/release", post(release))
+        .route("/api/alerts/{id}/follow-up", post(follow_up))
+        .route("/api/templates", get(templates))
+}
+
+#[derive(Deserialize)]
+struct OpenIncident {
+    title: String,
+}
+
+#[derive(Serialize)]
+struct IncidentOut {
+    id: i64,
+    title: String,
+    territory: String,
+    opened_at: String,
+    closed_at: Option<String>,
+}
+
+impl From<crieur_store::Incident> for IncidentOut {
+    fn from(i: crieur_store::Incident) -> Self {
+        IncidentOut {
+            id: i.id,
+            title: i.title,
+            territory: i.territory.to_string(),
+            opened_at: i.opened_at,
+            closed_at: i.closed_at,
+        }
+    }
+}
+
+async fn open_incident(
+    State(state): State<AppState>,
+    staff: Staff,
+    Json(body): Json<OpenIncident>,
+) -> Result<impl IntoResponse, ApiError> {
+    let territory = staff.principal.territory;
+    if crieur_domain::access::authorize(
+        &staff.principal,
+        Action::DraftAlert,
+        territory,
+        &state.territories,
+    )
+    .is_err()
+    {
+        return Err(ApiError::Forbidden("error.forbidden"));
+    }
+    let title = body.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(ApiError::Problems(vec![(
+            "title".into(),
+            "alert.bad_title",
+            String::new(),
+        )]));
+    }
+    let incident = state
+        .store
+        .alerts()
+        .open_incident(title, territory, staff.principal.account_id)
+        .await?;
+    audit(
+        &state,
+        staff
+            .record("incident.open", Outcome::Success)
+            .territory(territory)
+            .target(format!("incident:{}", incident.id)),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(IncidentOut::from(incident))))
+}
+
+/// The incidents of the caller's jurisdiction, newest first.
+async fn incidents(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Json<Vec<IncidentOut>>, ApiError> {
+    let own = staff.principal.territory;
+    let list = state.store.alerts().incidents(500).await?;
+    Ok(Json(
+        list.into_iter()
+            .filter(|i| state.territories.contains(own, i.territory))
+            .map(IncidentOut::from)
+            .collect(),
+    ))
+}
+
+async fn incident_of(
+    state: &AppState,
+    staff: &Staff,
+    id: i64,
+) -> Result<crieur_store::Incident, ApiError> {
+    let incident = state
+        .store
+        .alerts()
+        .incident(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("error.not_found", &[]))?;
+    // Another authority's incident does not exist, as far as the caller can tell.
+    if !state
+        .territories
+        .contains(staff.principal.territory, incident.territory)
+    {
+        return Err(ApiError::not_found("error.not_found", &[]));
+    }
+    Ok(incident)
+}
+
+#[derive(Serialize)]
+struct IncidentDetail {
+    #[serde(flatten)]
+    incident: IncidentOut,
+    alerts: Vec<AlertOut>,
+}
+
+async fn incident(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    let incident = incident_of(&state, &staff, id).await?;
+    let alerts = state.store.alerts().alerts_of_incident(id).await?;
+    Ok(Json(IncidentDetail {
+        incident: incident.into(),
+        alerts: alerts.into_iter().map(AlertOut::from).collect(),
+    }))
+}
+
+async fn close_incident(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let incident = incident_of(&state, &staff, id).await?;
+    if crieur_domain::access::authorize(
+        &staff.principal,
+        Action::DraftAlert,
+        incident.territory,
+        &state.territories,
+    )
+    .is_err()
+    {
+        return Err(ApiError::Forbidden("error.forbidden"));
+    }
+    state
+        .store
+        .alerts()
+        .close_incident(id, staff.principal.account_id)
+        .await
+        .map_err(|_| ApiError::Conflict("alert.incident_closed"))?;
+    audit(
+        &state,
+        staff
+            .record("incident.close", Outcome::Success)
+            .territory(incident.territory)
+            .target(format!("incident:{id}")),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+struct AlertOut {
+    id: i64,
+    incident_id: i64,
+    identifier: String,
+    territory: String,
+    status: String,
+    msg_type: String,
+    references_id: Option<i64>,
+    state: &'static str,
+    composition: serde_json::Value,
+    area: serde_json::Value,
+    author_id: i64,
+    decided_by: Option<i64>,
+    decision_comment: Option<String>,
+    sent: Option<String>,
+    recipients: Option<serde_json::Value>,
+}
+
+impl From<StoredAlert> for AlertOut {
+    fn from(a: StoredAlert) -> Self {
+        AlertOut {
+            id: a.id,
+            incident_id: a.incident_id,
+            identifier: a.identifier,
+            territory: a.territory.to_string(),
+            status: a.status,
+            msg_type: a.msg_type,
+            references_id: a.references_id,
+            state: a.state.as_str(),
+            composition: serde_json::from_str(&a.composition).unwrap_or_default(),
+            area: serde_json::from_str(&a.area).unwrap_or_default(),
+            author_id: a.author_id,
+            decided_by: a.decided_by,
+            decision_comment: a.decision_comment,
+            sent: a.sent,
+            recipients: a.recipients.and_then(|r| serde_json::from_str(&r).ok()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Created {
+    id: i64,
+}
+
+async fn create_alert(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(incident_id): Path<i64>,
+    Json(draft): Json<Draft>,
+) -> Result<impl IntoResponse, ApiError> {
+    incident_of(&state, &staff, incident_id).await?;
+    let id = alerts::create(&state, &staff, incident_id, &draft, None).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+async fn preview(
+    State(state): State<AppState>,
+    staff: Staff,
+    Json(draft): Json<Draft>,
+) -> Result<Json<alerts::Reckoning>, ApiError> {
+    Ok(Json(alerts::preview(&state, &staff, &draft).await?))
+}
+
+/// An alert the caller may see: within their jurisdiction.
+async fn alert_of(state: &AppState, staff: &Staff, id: i64) -> Result<StoredAlert, ApiError> {
+    let a = state
+        .store
+        .alerts()
+        .alert(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("error.not_found", &[]))?;
+    if !state
+        .territories
+        .contains(staff.principal.territory, a.territory)
+    {
+        return Err(ApiError::not_found("error.not_found", &[]));
+    }
+    Ok(a)
+}
+
+async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<Json<AlertOut>, ApiError> {
+    Ok(Json(alert_of(&state, &staff, id).await?.into()))
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Json(draft): Json<Draft>,
+) -> Result<StatusCode, ApiError> {
+    let a = alert_of(&state, &staff, id).await?;
+    alerts::edit(&state, &staff, &a, &draft).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let a = alert_of(&state, &staff, id).await?;
+    alerts::submit(&state, &staff, &a).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+struct Decision {
+    #[serde(default)]
+    comment: String,
+    /// Release even though the same texts went to the same area minutes ago.
+    #[serde(default)]
+    confirm_repeat: bool,
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Json(d): Json<Decision>,
+) -> Result<StatusCode, ApiError> {
+    let a = alert_of(&state, &staff, id).await?;
+    if d.comment.trim().is_empty() || d.comment.chars().count() > 2000 {
+        return Err(ApiError::Problems(vec![(
+            "comment".into(),
+            "alert.comment_required",
+            String::new(),
+        )]));
+    }
+    alerts::reject(&state, &staff, &a, d.comment.trim()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn release(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Json(d): Json<Decision>,
+) -> Result<Json<alerts::Reckoning>, ApiError> {
+    let a = alert_of(&state, &staff, id).await?;
+    let comment = Some(d.comment.trim()).filter(|c| !c.is_empty());
+    Ok(Json(
+        alerts::release(&state, &staff, &a, comment, d.confirm_repeat).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct FollowUp {
+    /// Update or Cancel (an all-clear is an Update from the all-clear template).
+    msg_type: String,
+    #[serde(flatten)]
+    draft: Draft,
+}
+
+async fn follow_up(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Json(body): Json<FollowUp>,
+) -> Result<impl IntoResponse, ApiError> {
+    let original = alert_of(&state, &staff, id).await?;
+    let msg_type = match body.msg_type.as_str() {
+        "Update" => MsgType::Update,
+        "Cancel" => MsgType::Cancel,
+        other => {
+            return Err(ApiError::Problems(vec![(
+                "msg_type".into(),
+                "alert.bad_msg_type",
+                other.to_owned(),
+            )]));
+        }
+    };
+    if original.state != AlertState::Released {
+        return Err(ApiError::Conflict("alert.not_released"));
+    }
+    let id = alerts::create(
+        &state,
+        &staff,
+        original.incident_id,
+        &body.draft,
+        Some((&original, msg_type)),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// The template library, every language.
+async fn templates(_staff: Staff) -> Json<serde_json::Value> {
+    let library = TemplateLibrary::builtin();
+    let list: Vec<serde_json::Value> = library
+        .iter()
+        .map(|t| {
+            let texts: serde_json::Map<String, serde_json::Value> = crieur_domain::Language::ALL
+                .iter()
+                .map(|l| {
+                    let x = t.texts(*l);
+                    (
+                        l.code().to_owned(),
+                        serde_json::json!({
+                            "event": x.event, "headline": x.headline, "sms": x.sms,
+                            "voice": x.voice, "email_subject": x.email_subject,
+                            "email_body": x.email_body, "cell_broadcast": x.cell_broadcast,
+                            "instruction": x.instruction,
+                        }),
+                    )
+                })
+                .collect();
+            serde_json::json!({
+                "id": t.id(), "category": t.category(), "urgency": t.urgency(),
+                "severity": t.severity(), "certainty": t.certainty(), "texts": texts,
+            })
+        })
+        .collect();
+    Json(serde_json::Value::Array(list))
+}

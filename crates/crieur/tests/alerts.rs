@@ -1,0 +1,577 @@
+//! Alerts over HTTP: jurisdiction refusals (audited) and clipping, one message
+//! per person and channel, the person's language, approval by a second person,
+//! the safety limiter, the lifecycle (cancel referencing the original), the
+//! public page, the Atom feed and the CAP message.
+
+mod common;
+
+use common::{Agent, TestApp, account, audit_entries, unix_now};
+use crieur_domain::access::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn app() -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = common::config_in(dir.path());
+    config.channels.simulator = true;
+    let app = common::spawn_in(dir, config, Default::default()).await;
+    common::small_registry(&app.store).await;
+    app
+}
+
+/// SMS rows the device simulator shows for `to`, newest first.
+async fn sms_to(app: &TestApp, to: &str) -> Vec<String> {
+    let html = app.get("/simulator").await.text().await.expect("html");
+    let marker = format!("data-to=\"{to}\" data-channel=\"sms\"");
+    html.match_indices(&marker)
+        .map(|(start, _)| {
+            let row = &html[start..];
+            let row = &row[..row.find("</tr>").unwrap_or(row.len())];
+            let cell = row.rfind("<td class=\"wrap\">").map_or(0, |i| i + 17);
+            row[cell..].trim_end_matches("</td>").to_owned()
+        })
+        .collect()
+}
+
+/// Registers a citizen through the JSON API and confirms their phone with the
+/// code the simulator received. `addresses` are (street, number, postcode,
+/// optional pin).
+async fn citizen(app: &TestApp, lang: &str, phone: &str, addresses: &[Value]) -> Value {
+    let r = app
+        .client
+        .post(app.url("/api/registrations"))
+        .json(&json!({
+            "language": lang,
+            "phones": [{"number": phone, "sms": true}],
+            "addresses": addresses,
+            "consent": true
+        }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created: Value = r.json().await.expect("json");
+    let code = sms_to(app, phone)
+        .await
+        .first()
+        .and_then(|t| {
+            let d: Vec<char> = t.chars().collect();
+            d.windows(6)
+                .find(|w| w.iter().all(char::is_ascii_digit))
+                .map(|w| w.iter().collect::<String>())
+        })
+        .expect("a code");
+    let r = app
+        .client
+        .post(app.url("/api/registrations/me/verify"))
+        .header(
+            "authorization",
+            format!("Bearer {}", created["token"].as_str().expect("token")),
+        )
+        .json(&json!({"contact_id": created["contacts"][0]["id"], "code": code}))
+        .send()
+        .await
+        .expect("sent");
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["verified"], true, "{v}");
+    created
+}
+
+fn liege_home() -> Value {
+    json!({"label": "home", "street": "Place Saint-Lambert", "house_number": "1", "postcode": "4000"})
+}
+fn liege_pin() -> Value {
+    json!({"label": "work", "street": "Quai inconnu", "house_number": "3", "postcode": "4000",
+           "longitude": 5.5800, "latitude": 50.6400})
+}
+fn namur_home() -> Value {
+    json!({"label": "home", "street": "Rue de Fer", "house_number": "10", "postcode": "5000"})
+}
+
+/// A staff member signed in, with the CSRF token the console page carries.
+struct Staff {
+    agent: Agent,
+    csrf: String,
+}
+
+async fn staff(app: &TestApp, username: &str, role: Role, territory: &str) -> Staff {
+    let secret = account(&app.store, username, role, territory, true)
+        .await
+        .expect("secret");
+    let mut agent = Agent::new(app);
+    let r = agent
+        .sign_in(username, Some(secret.code_at(unix_now())))
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/console"), "{}", r.body);
+    agent.get("/console").await;
+    let csrf = agent.csrf();
+    Staff { agent, csrf }
+}
+
+impl Staff {
+    async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> (StatusCode, Value) {
+        let r = self
+            .agent
+            .client
+            .request(method, format!("{}{path}", self.agent.base))
+            .header(
+                "cookie",
+                format!(
+                    "crieur_session={}",
+                    self.agent.cookie.as_deref().unwrap_or("")
+                ),
+            )
+            .header("x-csrf-token", &self.csrf)
+            .header("accept-language", "en")
+            .json(body)
+            .send()
+            .await
+            .expect("sent");
+        let status = r.status();
+        let text = r.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, &body).await
+    }
+
+    async fn incident(&self, title: &str) -> i64 {
+        let (status, v) = self.post("/api/incidents", json!({"title": title})).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        v["id"].as_i64().expect("id")
+    }
+}
+
+fn composition(sms_fr: &str) -> Value {
+    json!({
+        "template": "fire-smoke",
+        "category": "Fire", "urgency": "Immediate", "severity": "Severe", "certainty": "Observed",
+        "web": "https://crieur.example/alerts",
+        "texts": {
+            "fr": {"event": "Incendie", "headline": "Incendie industriel", "instruction": "Fermez portes et fenêtres.", "sms": sms_fr},
+            "nl": {"event": "Brand", "headline": "Industriële brand", "instruction": "Sluit deuren en ramen.", "sms": "Brand: sluit deuren en ramen."}
+        }
+    })
+}
+
+fn draft(status: &str, sms_fr: &str, area: Value) -> Value {
+    json!({"status": status, "composition": composition(sms_fr), "area": area})
+}
+
+fn liege() -> Value {
+    json!([{"kind": "territory", "nis": "62063"}])
+}
+
+#[tokio::test]
+async fn a_mayor_warns_her_municipality_only_each_person_once_in_their_language() {
+    let app = app().await;
+    // Two addresses in Liège: one message all the same.
+    citizen(&app, "fr", "+32470000001", &[liege_home(), liege_pin()]).await;
+    // In Namur: out of the zone.
+    citizen(&app, "nl", "+32470000002", &[namur_home()]).await;
+    // English is not written: Liège's official language (French) is used.
+    citizen(&app, "en", "+32470000003", &[liege_pin()]).await;
+    let mayor = staff(&app, "mayor.liege", Role::Mayor, "62063").await;
+    let incident = mayor.incident("Incendie rue X").await;
+
+    // Namur is not hers: refused and audited, nothing stored.
+    let (status, v) = mayor
+        .post(
+            &format!("/api/incidents/{incident}/alerts"),
+            draft(
+                "Exercise",
+                "Incendie: restez a l'interieur.",
+                json!([{"kind": "territory", "nis": "92094"}]),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["error"], "alert.outside_jurisdiction");
+    assert_eq!(
+        audit_entries(&app.store, "alert.outside_jurisdiction")
+            .await
+            .len(),
+        1
+    );
+    // The whole province, clipped at her choice to her municipality.
+    let mut clipped = draft(
+        "Exercise",
+        "x",
+        json!([{"kind": "territory", "nis": "60000"}]),
+    );
+    clipped["clip"] = json!(true);
+    let (status, v) = mayor.post("/api/alerts/preview", clipped).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["clipped"], true);
+    assert_eq!(v["persons"], 2, "{v}");
+
+    let (status, v) = mayor
+        .post(
+            "/api/alerts/preview",
+            draft("Exercise", "Incendie: restez a l'interieur.", liege()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["persons"], 2);
+    assert_eq!(v["messages"]["sms"]["fr"], 2, "{v}");
+    assert!(v["messages"]["sms"].get("nl").is_none(), "{v}");
+    assert_eq!(v["texts"]["fr"]["sms_encoding"], "GSM-7", "{v}");
+
+    let (status, v) = mayor
+        .post(
+            &format!("/api/incidents/{incident}/alerts"),
+            draft("Exercise", "Incendie: restez a l'interieur.", liege()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().expect("id");
+    // A draft is not public.
+    assert_eq!(
+        app.get(&format!("/alerts/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let (status, v) = mayor
+        .post(&format!("/api/alerts/{id}/release"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["persons"], 2);
+
+    // Delivery runs in the background: wait for it.
+    let mut first = Vec::new();
+    for _ in 0..50 {
+        first = sms_to(&app, "+32470000001").await;
+        if first.len() >= 2 && sms_to(&app, "+32470000003").await.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let alerts_to_first: Vec<_> = first.iter().filter(|t| t.contains("EXERCICE")).collect();
+    assert_eq!(
+        alerts_to_first.len(),
+        1,
+        "one SMS for two addresses: {first:?}"
+    );
+    assert!(
+        alerts_to_first[0].starts_with("EXERCICE - Incendie"),
+        "{first:?}"
+    );
+    let english = sms_to(&app, "+32470000003").await;
+    assert!(
+        english.iter().any(|t| t.starts_with("EXERCICE - ")),
+        "{english:?}"
+    );
+    assert!(
+        sms_to(&app, "+32470000002")
+            .await
+            .iter()
+            .all(|t| !t.contains("Brand")),
+        "Namur is outside the zone"
+    );
+
+    // Public page, feed and CAP.
+    let page = app.get(&format!("/alerts/{id}")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.expect("html");
+    assert!(
+        page.contains("EXERCICE - Incendie industriel") && page.contains("OEFENING - "),
+        "all languages"
+    );
+    let feed = app.get("/alerts.atom").await.text().await.expect("atom");
+    assert!(feed.contains(&format!("/alerts/{id}/cap.xml")), "{feed}");
+    let xml = app
+        .get(&format!("/alerts/{id}/cap.xml"))
+        .await
+        .text()
+        .await
+        .expect("cap");
+    let cap = crieur_domain::cap::Alert::from_xml(xml.as_bytes()).expect("valid CAP");
+    assert_eq!(cap.status.as_str(), "Exercise");
+    assert_eq!(cap.infos.len(), 2);
+    assert_eq!(cap.infos[0].areas[0].geocodes[0].value, "62063");
+
+    // Cancel: a new message referencing the original.
+    let mut cancel = draft("Exercise", "Fin de l'exercice.", liege());
+    cancel["msg_type"] = json!("Cancel");
+    let (status, v) = mayor
+        .post(&format!("/api/alerts/{id}/follow-up"), cancel)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let cancel_id = v["id"].as_i64().expect("id");
+    let (status, v) = mayor
+        .post(&format!("/api/alerts/{cancel_id}/release"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let xml = app
+        .get(&format!("/alerts/{cancel_id}/cap.xml"))
+        .await
+        .text()
+        .await
+        .expect("cap");
+    let cancel = crieur_domain::cap::Alert::from_xml(xml.as_bytes()).expect("valid CAP");
+    assert_eq!(cancel.msg_type.as_str(), "Cancel");
+    assert_eq!(cancel.references.len(), 1);
+    assert_eq!(cancel.references[0].identifier, cap.identifier);
+    assert_eq!(audit_entries(&app.store, "alert.release").await.len(), 2);
+}
+
+#[tokio::test]
+async fn national_alerts_need_a_second_person() {
+    let app = app().await;
+    let first = staff(&app, "minister", Role::Minister, "01000").await;
+    let second = staff(&app, "minister.deputy", Role::Minister, "01000").await;
+    let incident = first.incident("Tempête nationale").await;
+    let country = json!([{"kind": "territory", "nis": "01000"}]);
+    let (_, v) = first
+        .post(
+            &format!("/api/incidents/{incident}/alerts"),
+            draft("Actual", "Tempete: restez chez vous.", country.clone()),
+        )
+        .await;
+    let id = v["id"].as_i64().expect("id");
+
+    let (status, v) = first
+        .post(&format!("/api/alerts/{id}/release"), json!({}))
+        .await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (StatusCode::CONFLICT, Some("alert.needs_approval"))
+    );
+    let (status, _) = first
+        .post(&format!("/api/alerts/{id}/submit"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, v) = first
+        .post(&format!("/api/alerts/{id}/release"), json!({}))
+        .await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("alert.second_person"))
+    );
+    let (status, v) = second
+        .post(
+            &format!("/api/alerts/{id}/release"),
+            json!({"comment": "Vu, OK"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (_, shown) = second
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/alerts/{id}"),
+            &json!(null),
+        )
+        .await;
+    assert_eq!(shown["state"], "released");
+    assert_eq!(shown["decision_comment"], "Vu, OK");
+    assert_eq!(
+        audit_entries(&app.store, "alert.approve_release")
+            .await
+            .len(),
+        1
+    );
+
+    // A rejection needs a reason, and sends the alert back to be edited.
+    let (_, v) = first
+        .post(
+            &format!("/api/incidents/{incident}/alerts"),
+            draft("Actual", "Autre texte.", country.clone()),
+        )
+        .await;
+    let other = v["id"].as_i64().expect("id");
+    first
+        .post(&format!("/api/alerts/{other}/submit"), json!({}))
+        .await;
+    let (status, _) = second
+        .post(
+            &format!("/api/alerts/{other}/reject"),
+            json!({"comment": " "}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = second
+        .post(
+            &format!("/api/alerts/{other}/reject"),
+            json!({"comment": "Texte trop vague"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = first
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/alerts/{other}"),
+            &draft("Actual", "Texte precis.", country),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, shown) = first
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/alerts/{other}"),
+            &json!(null),
+        )
+        .await;
+    assert_eq!(shown["state"], "draft");
+
+    // A mayor does not see the minister's alerts.
+    let mayor = staff(&app, "mayor.liege", Role::Mayor, "62063").await;
+    let (status, _) = mayor
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/alerts/{id}"),
+            &json!(null),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_limiter_asks_before_a_repeat_and_caps_releases_per_minute() {
+    let app = app().await;
+    let mayor = staff(&app, "mayor.liege", Role::Mayor, "62063").await;
+    let incident = mayor.incident("Inondation").await;
+    let release = |sms: &'static str, confirm: bool| {
+        let mayor = &mayor;
+        async move {
+            let (_, v) = mayor
+                .post(
+                    &format!("/api/incidents/{incident}/alerts"),
+                    draft("Test", sms, liege()),
+                )
+                .await;
+            let id = v["id"].as_i64().expect("id");
+            mayor
+                .post(
+                    &format!("/api/alerts/{id}/release"),
+                    json!({"confirm_repeat": confirm}),
+                )
+                .await
+        }
+    };
+    assert_eq!(
+        release("Crue: montez a l'etage.", false).await.0,
+        StatusCode::OK
+    );
+    let (status, v) = release("Crue: montez a l'etage.", false).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (
+            StatusCode::CONFLICT,
+            Some("alert.repeat_needs_confirmation")
+        )
+    );
+    assert_eq!(
+        release("Crue: montez a l'etage.", true).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        release("Crue: evitez les berges.", false).await.0,
+        StatusCode::OK
+    );
+    let (status, v) = release("Crue: restez prudents.", false).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("alert.too_many_releases")
+        )
+    );
+    assert_eq!(
+        audit_entries(&app.store, "alert.release_limited")
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn bad_compositions_and_roles_are_refused_and_nothing_is_stored() {
+    let app = app().await;
+    let mayor = staff(&app, "mayor.liege", Role::Mayor, "62063").await;
+    let incident = mayor.incident("Essai").await;
+    let bowtie = json!({"type": "Polygon", "coordinates": [[[5.5, 50.6], [5.6, 50.7], [5.6, 50.6], [5.5, 50.7], [5.5, 50.6]]]});
+    let mut bad = draft(
+        "Real",
+        &"a".repeat(700),
+        json!([
+            {"kind": "territory", "nis": "99999"},
+            {"kind": "polygon", "geojson": bowtie},
+        ]),
+    );
+    bad["composition"]["texts"]["fr"]["headline"] = json!("");
+    let (status, v) = mayor
+        .post(&format!("/api/incidents/{incident}/alerts"), bad)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let fields: Vec<&str> = v["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|p| p["field"].as_str().expect("field"))
+        .collect();
+    assert!(
+        fields.contains(&"status"),
+        "a status CAP does not know: {fields:?}"
+    );
+    let (status, v) = mayor
+        .post(&format!("/api/incidents/{incident}/alerts"), {
+            let mut d = draft("Exercise", &"a".repeat(700), json!([
+                {"kind": "territory", "nis": "99999"},
+                {"kind": "polygon", "geojson": {"type": "Polygon", "coordinates": [[[5.5, 50.6], [5.6, 50.7], [5.6, 50.6], [5.5, 50.7], [5.5, 50.6]]]}},
+            ]));
+            d["composition"]["texts"]["fr"]["headline"] = json!("");
+            d
+        })
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let problems: Vec<(String, String)> = v["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|p| {
+            (
+                p["field"].as_str().unwrap().to_owned(),
+                p["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (field, words) in [
+        ("texts.fr.sms", "SMS is too long"),
+        ("texts.fr.headline", "required"),
+        ("area.0", "Unknown territory"),
+        ("area.1", "polygon is not valid"),
+    ] {
+        assert!(
+            problems
+                .iter()
+                .any(|(f, m)| f == field && m.contains(words)),
+            "{field}: {words} in {problems:?}"
+        );
+    }
+    let stored = app
+        .store
+        .alerts()
+        .alerts_of_incident(incident)
+        .await
+        .expect("alerts");
+    assert!(stored.is_empty(), "nothing stored");
+
+    // A communication officer drafts but does not release; the refusal is audited.
+    let officer = staff(&app, "com.liege", Role::CommunicationOfficer, "62063").await;
+    let (status, v) = officer
+        .post(
+            &format!("/api/incidents/{incident}/alerts"),
+            draft("Exercise", "Texte.", liege()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().expect("id");
+    let (status, _) = officer
+        .post(&format!("/api/alerts/{id}/release"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(audit_entries(&app.store, "release_alert").await.len(), 1);
+}
