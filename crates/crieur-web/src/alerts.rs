@@ -611,3 +611,11 @@ pub(crate) async fn to_cap(state: &AppState, a: &StoredAlert) -> Result<cap::Ale
     )
     .map_err(|e| ApiError::Store(crieur_store::StoreError::Corrupt(e)))
 }
+
+/// An alert's CAP XML by id, for the command line; `None` when there is none.
+pub async fn cap_xml(state: &AppState, id: i64) -> Result<Option<String>, ApiError> {
+    let Some(a) = state.store.alerts().alert(id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(to_cap(state, &a).await?.to_xml()))
+}

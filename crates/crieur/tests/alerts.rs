@@ -292,6 +292,18 @@ async fn a_mayor_warns_her_municipality_only_each_person_once_in_their_language(
     assert_eq!(cap.status.as_str(), "Exercise");
     assert_eq!(cap.infos.len(), 2);
     assert_eq!(cap.infos[0].areas[0].geocodes[0].value, "62063");
+    // The same message on the command line.
+    let out = common::crieur(&[
+        "--database-url",
+        &app.db_url,
+        "cap",
+        "export",
+        &id.to_string(),
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let exported = crieur_domain::cap::Alert::from_xml(common::stdout(&out).trim().as_bytes())
+        .expect("valid CAP from the command line");
+    assert_eq!(exported, cap);
 
     // Cancel: a new message referencing the original.
     let mut cancel = draft("Exercise", "Fin de l'exercice.", liege());

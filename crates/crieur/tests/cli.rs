@@ -469,3 +469,80 @@ async fn a_municipality_imports_its_register_with_a_line_report() {
     );
     pool.close().await;
 }
+
+#[test]
+fn a_synthetic_population_imports_and_cap_files_are_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("population.csv");
+    let csv = csv.to_str().expect("utf-8 path");
+    let out = common::crieur(&[
+        "population",
+        "generate",
+        "--subscribers",
+        "40",
+        "--seed",
+        "7",
+        "--verified-on",
+        "2025-01-01",
+        "--out",
+        csv,
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = std::fs::read_to_string(csv).expect("csv");
+    assert_eq!(text.lines().count(), 41, "a header and 40 people");
+    // The same seed, the same people.
+    let again = common::crieur(&[
+        "population",
+        "generate",
+        "--subscribers",
+        "40",
+        "--seed",
+        "7",
+        "--verified-on",
+        "2025-01-01",
+    ]);
+    assert_eq!(common::stdout(&again), text);
+    let db = db_in(&dir);
+    let out = common::crieur(&[
+        "--database-url",
+        &db,
+        "citizens",
+        "import",
+        csv,
+        "--source",
+        "synthetic",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        common::stdout(&out).contains("40 citizen(s) imported (40 with contacts verified"),
+        "{}",
+        common::stdout(&out)
+    );
+
+    let xxe = dir.path().join("xxe.xml");
+    std::fs::write(
+        &xxe,
+        r#"<?xml version="1.0"?><!DOCTYPE alert [<!ENTITY x SYSTEM "file:///etc/passwd">]><alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">&x;</alert>"#,
+    )
+    .expect("write");
+    let out = common::crieur(&["cap", "validate", xxe.to_str().expect("path")]);
+    assert!(!out.status.success());
+    assert!(
+        common::stderr(&out).contains("DOCTYPE"),
+        "{}",
+        common::stderr(&out)
+    );
+    let bad = dir.path().join("bad.xml");
+    std::fs::write(
+        &bad,
+        r#"<?xml version="1.0" encoding="UTF-8"?><alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>a</identifier><sender>b</sender><sent>2026-11-29T10:00:00Z</sent><status>Real</status><msgType>Alert</msgType><scope>Public</scope></alert>"#,
+    )
+    .expect("write");
+    let out = common::crieur(&["cap", "validate", bad.to_str().expect("path")]);
+    assert!(!out.status.success());
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("alert/sent") && err.contains("alert/status") && err.contains("2 problem(s)"),
+        "{err}"
+    );
+}

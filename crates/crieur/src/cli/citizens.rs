@@ -13,7 +13,9 @@ use std::path::PathBuf;
 #[derive(Debug, Subcommand)]
 pub(super) enum CitizensCommand {
     /// Import citizens from a CSV file with the columns language, phone_1…phone_5,
-    /// email_1…email_5, address_N_label / _street / _number / _postcode (N = 1…5),
+    /// email_1…email_5, address_N_label / _street / _number / _postcode (N = 1…5)
+    /// and optionally address_N_longitude / _latitude (a pin, used when the
+    /// registry does not know the address),
     /// general_interest (yes/no) and verified_on (YYYY-MM-DD: the date the previous
     /// system verified the contacts; empty means they must still be verified).
     /// A file with refused rows stores nothing unless --skip-invalid is given.
@@ -28,6 +30,13 @@ pub(super) enum CitizensCommand {
 }
 
 const MAX_CSV: u64 = 1 << 30;
+
+/// Coordinates given for an address the registry may not know.
+fn pin(lon: &str, lat: &str) -> Option<(f64, f64)> {
+    let lon: f64 = lon.trim().parse().ok()?;
+    let lat: f64 = lat.trim().parse().ok()?;
+    (lon.is_finite() && lat.is_finite()).then_some((lon, lat))
+}
 const SHOWN_ERRORS: usize = 50;
 
 fn truthy(s: &str) -> bool {
@@ -117,7 +126,10 @@ pub(super) async fn run(cmd: &CitizensCommand, config: &Config) -> anyhow::Resul
                     street: get(&format!("address_{n}_street")),
                     house_number: get(&format!("address_{n}_number")),
                     postcode: get(&format!("address_{n}_postcode")),
-                    pin: None,
+                    pin: pin(
+                        &get(&format!("address_{n}_longitude")),
+                        &get(&format!("address_{n}_latitude")),
+                    ),
                 })
                 .collect(),
             general_interest: truthy(&get("general_interest")),

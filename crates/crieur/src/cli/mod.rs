@@ -1,9 +1,13 @@
-//! The command line: `crieur demo | serve | migrate | territories … | addresses …`.
+//! The command line: `crieur demo | serve | migrate | territories … | addresses … |
+//! accounts … | audit … | citizens … | cap … | population … | bench …`.
 
 pub(crate) mod accounts;
 pub(crate) mod addresses;
 mod audit;
+mod bench;
+mod cap;
 mod citizens;
+mod population;
 mod territories;
 
 use crate::app::{App, Mode, shutdown_signal};
@@ -68,6 +72,24 @@ enum Command {
     /// Registered citizens: import a municipality's register.
     #[command(subcommand)]
     Citizens(citizens::CitizensCommand),
+    /// CAP 1.2 messages: export an alert, validate a file.
+    #[command(subcommand)]
+    Cap(cap::CapCommand),
+    /// A synthetic population for tests and benchmarks.
+    #[command(subcommand)]
+    Population(population::PopulationCommand),
+    /// Benchmarks that print figures (run them from a release build).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Recipient resolution over a synthetic population.
+    Targeting {
+        #[arg(long, default_value_t = 1_000_000)]
+        subscribers: usize,
+    },
 }
 
 impl Cli {
@@ -113,6 +135,11 @@ impl Cli {
             Command::Accounts(cmd) => accounts::run(cmd, &self.config(None)?).await,
             Command::Audit(cmd) => audit::run(cmd, &self.config(None)?).await,
             Command::Citizens(cmd) => citizens::run(cmd, &self.config(None)?).await,
+            Command::Cap(cmd) => cap::run(cmd, &self.config(None)?).await,
+            Command::Population(cmd) => population::run(cmd),
+            Command::Bench(BenchCommand::Targeting { subscribers }) => {
+                bench::targeting(*subscribers)
+            }
         }
     }
 }
