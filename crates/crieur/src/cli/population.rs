@@ -69,7 +69,7 @@ pub(super) fn run(cmd: &PopulationCommand) -> anyhow::Result<()> {
             s.phones.get(1).cloned().unwrap_or_default(),
             s.email.clone().unwrap_or_default(),
         ];
-        for n in 0..3 {
+        for (n, label) in LABELS.iter().enumerate() {
             match s.addresses.get(n) {
                 Some(a) => {
                     let postcode = territories
@@ -78,7 +78,7 @@ pub(super) fn run(cmd: &PopulationCommand) -> anyhow::Result<()> {
                         .map(|p| (*p).to_owned())
                         .unwrap_or_default();
                     row.extend([
-                        LABELS[n].to_owned(),
+                        (*label).to_owned(),
                         "Rue synthétique".to_owned(),
                         s.id.to_string(),
                         postcode,
