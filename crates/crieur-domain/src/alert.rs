@@ -263,6 +263,26 @@ impl Composition {
                     problems.push(Problem::new(field(f), "alert.required", ""));
                 }
             }
+            // A template's placeholder left in a public warning is a mistake.
+            for (f, v) in [
+                ("headline", &t.headline),
+                ("instruction", &t.instruction),
+                ("sms", &t.sms),
+                ("voice", &t.voice),
+                ("email_subject", &t.email_subject),
+                ("email_body", &t.email_body),
+                ("cell_broadcast", &t.cell_broadcast),
+            ] {
+                if let Ok(left) = crate::templates::placeholders(v)
+                    && let Some(p) = left.first()
+                {
+                    problems.push(Problem::new(
+                        field(f),
+                        "alert.placeholder_left",
+                        format!("{{{}}}", p.name()),
+                    ));
+                }
+            }
             let out = t.outgoing(status, lang);
             for (f, v, max) in [
                 ("headline", &out.headline, MAX_HEADLINE),

@@ -25,6 +25,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../static/pin.js"),
     ),
+    (
+        "compose.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/compose.js"),
+    ),
 ];
 
 fn version() -> &'static str {

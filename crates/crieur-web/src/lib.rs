@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::citizens::router())
         .merge(routes::simulator::router())
         .merge(routes::alerts::router())
+        .merge(routes::compose::router())
         .merge(routes::public_alerts::router())
         .merge(assets::router())
         .route(

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Agent, TestApp, account, audit_entries, unix_now};
+use common::{Agent, TestApp, account, audit_entries, citizen, sms_to, unix_now};
 use crieur_domain::access::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -17,64 +17,6 @@ async fn app() -> TestApp {
     let app = common::spawn_in(dir, config, Default::default()).await;
     common::small_registry(&app.store).await;
     app
-}
-
-/// SMS rows the device simulator shows for `to`, newest first.
-async fn sms_to(app: &TestApp, to: &str) -> Vec<String> {
-    let html = app.get("/simulator").await.text().await.expect("html");
-    let marker = format!("data-to=\"{to}\" data-channel=\"sms\"");
-    html.match_indices(&marker)
-        .map(|(start, _)| {
-            let row = &html[start..];
-            let row = &row[..row.find("</tr>").unwrap_or(row.len())];
-            let cell = row.rfind("<td class=\"wrap\">").map_or(0, |i| i + 17);
-            row[cell..].trim_end_matches("</td>").to_owned()
-        })
-        .collect()
-}
-
-/// Registers a citizen through the JSON API and confirms their phone with the
-/// code the simulator received. `addresses` are (street, number, postcode,
-/// optional pin).
-async fn citizen(app: &TestApp, lang: &str, phone: &str, addresses: &[Value]) -> Value {
-    let r = app
-        .client
-        .post(app.url("/api/registrations"))
-        .json(&json!({
-            "language": lang,
-            "phones": [{"number": phone, "sms": true}],
-            "addresses": addresses,
-            "consent": true
-        }))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let created: Value = r.json().await.expect("json");
-    let code = sms_to(app, phone)
-        .await
-        .first()
-        .and_then(|t| {
-            let d: Vec<char> = t.chars().collect();
-            d.windows(6)
-                .find(|w| w.iter().all(char::is_ascii_digit))
-                .map(|w| w.iter().collect::<String>())
-        })
-        .expect("a code");
-    let r = app
-        .client
-        .post(app.url("/api/registrations/me/verify"))
-        .header(
-            "authorization",
-            format!("Bearer {}", created["token"].as_str().expect("token")),
-        )
-        .json(&json!({"contact_id": created["contacts"][0]["id"], "code": code}))
-        .send()
-        .await
-        .expect("sent");
-    let v: Value = r.json().await.expect("json");
-    assert_eq!(v["verified"], true, "{v}");
-    created
 }
 
 fn liege_home() -> Value {

@@ -46,6 +46,7 @@ fn every_refusal_names_its_field() {
     c.texts.get_mut("fr").unwrap().headline.clear();
     c.texts.insert("xx".into(), texts("x"));
     c.texts.get_mut("nl").unwrap().sms = "a".repeat(4 * 153 + 1);
+    c.texts.get_mut("fr").unwrap().instruction = "Rendez-vous avant {time}.".into();
     let fields: Vec<(String, &str)> = c
         .check(Status::Actual)
         .into_iter()
@@ -58,6 +59,7 @@ fn every_refusal_names_its_field() {
         ("texts.fr.headline".to_owned(), "alert.required"),
         ("texts".to_owned(), "alert.bad_language"),
         ("texts.nl.sms".to_owned(), "alert.sms_too_long"),
+        ("texts.fr.instruction".to_owned(), "alert.placeholder_left"),
     ] {
         assert!(fields.contains(&expected), "{expected:?} in {fields:?}");
     }

@@ -36,6 +36,7 @@ struct ConsolePage {
     jurisdiction: UnitLink,
     units: Vec<UnitLink>,
     is_admin: bool,
+    may_alert: bool,
     second_factor: bool,
 }
 
@@ -66,6 +67,7 @@ async fn console(State(state): State<AppState>, Lang(lang): Lang, staff: Staff) 
         jurisdiction: link(&state, territory, lang),
         units,
         is_admin: staff.principal.role.may(Action::ManageAccounts),
+        may_alert: staff.principal.role.may(Action::DraftAlert),
         second_factor: staff.account.totp_secret.is_some(),
     }
 }

@@ -2,6 +2,7 @@ pub(crate) mod addresses;
 pub(crate) mod admin;
 pub(crate) mod alerts;
 pub(crate) mod citizens;
+pub(crate) mod compose;
 pub(crate) mod console;
 pub(crate) mod health;
 pub(crate) mod pages;
