@@ -619,3 +619,134 @@ pub async fn cap_xml(state: &AppState, id: i64) -> Result<Option<String>, ApiErr
     };
     Ok(Some(to_cap(state, &a).await?.to_xml()))
 }
+
+/// A CAP message from another system (a weather service's warning) turned
+/// into a draft of the caller's: every info block in a language Crieur speaks
+/// becomes that language's texts, the areas become the target. The author then
+/// reviews it like any draft; nothing is released automatically.
+pub(crate) async fn import_cap(
+    state: &AppState,
+    staff: &Staff,
+    incident_id: i64,
+    xml: &[u8],
+    clip: bool,
+) -> Result<i64, ApiError> {
+    let message = match cap::Alert::from_xml(xml) {
+        Ok(m) => m,
+        Err(cap::CapError::Invalid(found)) => {
+            return Err(ApiError::Problems(
+                found
+                    .into_iter()
+                    .map(|p| (p.path, "alert.cap_invalid", p.message))
+                    .collect(),
+            ));
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "a CAP import was refused");
+            return Err(ApiError::Problems(vec![(
+                "cap".into(),
+                "alert.cap_invalid",
+                e.to_string(),
+            )]));
+        }
+    };
+    let status = match message.status {
+        s @ (Status::Actual | Status::Exercise | Status::Test) => s,
+        other => {
+            return Err(ApiError::Problems(vec![(
+                "alert/status".into(),
+                "alert.bad_status",
+                other.as_str().to_owned(),
+            )]));
+        }
+    };
+    let infos: Vec<(Language, &cap::Info)> = message
+        .infos
+        .iter()
+        .filter_map(|i| {
+            let lang = i
+                .language
+                .as_ref()
+                .map_or(Some(Language::En), |t| t.language())?;
+            Some((lang, i))
+        })
+        .collect();
+    let Some((_, first)) = infos.first() else {
+        return Err(ApiError::Problems(vec![(
+            "alert/info".into(),
+            "alert.no_language",
+            String::new(),
+        )]));
+    };
+    let mut texts = BTreeMap::new();
+    for (lang, info) in &infos {
+        let headline = info.headline.clone().unwrap_or_else(|| info.event.clone());
+        let instruction = info
+            .instruction
+            .clone()
+            .or_else(|| info.description.clone())
+            .unwrap_or_else(|| headline.clone());
+        texts
+            .entry(lang.code().to_owned())
+            .or_insert_with(|| alert::Texts {
+                event: info.event.clone(),
+                sms: headline.clone(),
+                headline,
+                instruction,
+                description: info.description.clone().unwrap_or_default(),
+                ..alert::Texts::default()
+            });
+    }
+    let mut area = Vec::new();
+    for a in &first.areas {
+        for p in &a.polygons {
+            let ring: Vec<[f64; 2]> = p.lat_lon().map(|(lat, lon)| [lon, lat]).collect();
+            area.push(AreaSpec::Polygon {
+                geojson: serde_json::json!({"type": "Polygon", "coordinates": [ring]}),
+            });
+        }
+        for c in &a.circles {
+            area.push(AreaSpec::Circle {
+                lon: c.center().x(),
+                lat: c.center().y(),
+                radius_m: c.radius_km() * 1000.0,
+            });
+        }
+        for g in a.geocodes.iter().filter(|g| g.value_name == "NIS") {
+            area.push(AreaSpec::Territory {
+                nis: g.value.clone(),
+            });
+        }
+    }
+    let draft = Draft {
+        status: status.as_str().to_owned(),
+        composition: Composition {
+            template: None,
+            category: first
+                .categories
+                .first()
+                .map_or("Other", |c| c.as_str())
+                .to_owned(),
+            urgency: first.urgency.as_str().to_owned(),
+            severity: first.severity.as_str().to_owned(),
+            certainty: first.certainty.as_str().to_owned(),
+            onset: first.onset.as_ref().map(|t| t.as_str().to_owned()),
+            expires: first.expires.as_ref().map(|t| t.as_str().to_owned()),
+            web: first.web.clone(),
+            contact: first.contact.clone(),
+            texts,
+        },
+        area,
+        clip,
+    };
+    let id = create(state, staff, incident_id, &draft, None).await?;
+    audit(
+        state,
+        staff
+            .record("alert.cap_import", Outcome::Success)
+            .target(format!("alert:{id}"))
+            .detail(format!("from {} ({})", message.sender, message.identifier)),
+    )
+    .await?;
+    Ok(id)
+}

@@ -77,6 +77,29 @@ impl Staff {
         )
     }
 
+    async fn post_xml(&self, path: &str, xml: &str) -> (StatusCode, Value) {
+        let r = self
+            .agent
+            .client
+            .post(format!("{}{path}", self.agent.base))
+            .header(
+                "cookie",
+                format!(
+                    "crieur_session={}",
+                    self.agent.cookie.as_deref().unwrap_or("")
+                ),
+            )
+            .header("x-csrf-token", &self.csrf)
+            .header("content-type", "application/cap+xml")
+            .header("accept-language", "en")
+            .body(xml.to_owned())
+            .send()
+            .await
+            .expect("sent");
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.send(reqwest::Method::POST, path, &body).await
     }
@@ -528,4 +551,100 @@ async fn bad_compositions_and_roles_are_refused_and_nothing_is_stored() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(audit_entries(&app.store, "release_alert").await.len(), 1);
+}
+
+/// A weather service's warning, as another system would publish it.
+fn met_warning(polygon: &str, extra: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>{extra}
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>meteo-2026-1129-0042</identifier><sender>warnings@meteo.example</sender>
+  <sent>2026-11-29T09:00:00+01:00</sent><status>Actual</status><msgType>Alert</msgType><scope>Public</scope>
+  <info><language>fr-BE</language><category>Met</category><event>Orages</event>
+    <urgency>Expected</urgency><severity>Moderate</severity><certainty>Likely</certainty>
+    <headline>Avertissement orange aux orages</headline>
+    <instruction>Rentrez le mobilier de jardin.</instruction>
+    <area><areaDesc>Liège centre</areaDesc><polygon>{polygon}</polygon></area></info>
+  <info><language>nl-BE</language><category>Met</category><event>Onweer</event>
+    <urgency>Expected</urgency><severity>Moderate</severity><certainty>Likely</certainty>
+    <headline>Oranje waarschuwing voor onweer</headline>
+    <area><areaDesc>Luik centrum</areaDesc><polygon>{polygon}</polygon></area></info>
+</alert>"#
+    )
+}
+
+#[tokio::test]
+async fn a_weather_warning_in_cap_becomes_a_draft_within_the_jurisdiction() {
+    let app = app().await;
+    let mayor = staff(&app, "mayor.liege", Role::Mayor, "62063").await;
+    let incident = mayor.incident("Orages").await;
+    let path = format!("/api/incidents/{incident}/alerts/cap");
+    let centre = "50.640,5.562 50.640,5.585 50.651,5.585 50.651,5.562 50.640,5.562";
+    let (status, v) = mayor.post_xml(&path, &met_warning(centre, "")).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().expect("id");
+    let (_, draft) = mayor
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/alerts/{id}"),
+            &json!(null),
+        )
+        .await;
+    assert_eq!(draft["state"], "draft");
+    assert_eq!(draft["status"], "Actual");
+    assert_eq!(draft["composition"]["category"], "Met");
+    assert_eq!(
+        draft["composition"]["texts"]["fr"]["headline"],
+        "Avertissement orange aux orages"
+    );
+    assert_eq!(draft["composition"]["texts"]["nl"]["event"], "Onweer");
+    assert_eq!(draft["area"][0]["kind"], "polygon");
+    assert_eq!(audit_entries(&app.store, "alert.cap_import").await.len(), 1);
+
+    // Beyond Liège (up to Namur): refused, unless clipped at the author's choice.
+    let wide = "50.40,4.80 50.40,5.70 50.70,5.70 50.70,4.80 50.40,4.80";
+    let (status, v) = mayor.post_xml(&path, &met_warning(wide, "")).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("alert.outside_jurisdiction"))
+    );
+    let (status, v) = mayor
+        .post_xml(&format!("{path}?clip=true"), &met_warning(wide, ""))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+
+    // Hostile or broken messages: a named problem, nothing stored.
+    let before = app
+        .store
+        .alerts()
+        .alerts_of_incident(incident)
+        .await
+        .expect("alerts")
+        .len();
+    let xxe = r#"<!DOCTYPE alert [<!ENTITY x SYSTEM "file:///etc/passwd">]>"#;
+    let (status, v) = mayor.post_xml(&path, &met_warning(centre, xxe)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["problems"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("DOCTYPE"),
+        "{v}"
+    );
+    let old = met_warning(centre, "").replace("cap:1.2", "cap:1.1");
+    let (status, v) = mayor.post_xml(&path, &old).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (status, _) = mayor.post_xml(&path, "<alert").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let huge = format!("{}{}", met_warning(centre, ""), " ".repeat(1_100_000));
+    let (status, _) = mayor.post_xml(&path, &huge).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let after = app
+        .store
+        .alerts()
+        .alerts_of_incident(incident)
+        .await
+        .expect("alerts")
+        .len();
+    assert_eq!(before, after, "nothing stored");
 }

@@ -23,6 +23,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/incidents/{id}", get(incident))
         .route("/api/incidents/{id}/close", post(close_incident))
         .route("/api/incidents/{id}/alerts", post(create_alert))
+        .route("/api/incidents/{id}/alerts/cap", post(import_cap))
         .route("/api/alerts/preview", post(preview))
         .route("/api/alerts/{id}", get(show).put(edit))
         .route("/api/alerts/{id}/submit", post(submit))
@@ -241,6 +242,26 @@ async fn create_alert(
 ) -> Result<impl IntoResponse, ApiError> {
     incident_of(&state, &staff, incident_id).await?;
     let id = alerts::create(&state, &staff, incident_id, &draft, None).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+#[derive(Deserialize, Default)]
+struct ImportQuery {
+    /// Clip the message's area to the caller's jurisdiction.
+    #[serde(default)]
+    clip: bool,
+}
+
+/// A CAP 1.2 message from another system becomes a draft.
+async fn import_cap(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(incident_id): Path<i64>,
+    axum::extract::Query(q): axum::extract::Query<ImportQuery>,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    incident_of(&state, &staff, incident_id).await?;
+    let id = alerts::import_cap(&state, &staff, incident_id, &body, q.clip).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
