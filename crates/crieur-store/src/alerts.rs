@@ -55,6 +55,8 @@ pub struct NewAlert {
     /// CAP msgType: Alert, Update or Cancel.
     pub msg_type: String,
     pub references_id: Option<i64>,
+    /// Sent only to the test group (an Exercise or Test).
+    pub test_group: bool,
     pub composition: String,
     pub area: String,
     pub fingerprint: String,
@@ -70,6 +72,7 @@ pub struct StoredAlert {
     pub status: String,
     pub msg_type: String,
     pub references_id: Option<i64>,
+    pub test_group: bool,
     pub state: AlertState,
     pub composition: String,
     pub area: String,
@@ -132,6 +135,7 @@ pub trait AlertStore: Send + Sync {
         area: &str,
         fingerprint: &str,
         status: &str,
+        test_group: bool,
     ) -> Result<(), StoreError>;
     /// draft → pending.
     async fn submit_alert(&self, id: i64) -> Result<(), StoreError>;

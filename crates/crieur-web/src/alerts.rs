@@ -35,6 +35,9 @@ pub struct AlertSettings {
     pub unit_cents: BTreeMap<Channel, f64>,
     /// CAP `sender`.
     pub sender: String,
+    /// Verified contacts (E.164 numbers, e-mail addresses) an Exercise or Test
+    /// may be restricted to.
+    pub test_group: Vec<String>,
 }
 
 impl Default for AlertSettings {
@@ -50,6 +53,7 @@ impl Default for AlertSettings {
             ]
             .into(),
             sender: "crieur@localhost".into(),
+            test_group: Vec::new(),
         }
     }
 }
@@ -63,6 +67,9 @@ pub(crate) struct Draft {
     /// Clip the area to the author's jurisdiction instead of refusing it.
     #[serde(default)]
     pub clip: bool,
+    /// An Exercise or Test for the test group only.
+    #[serde(default)]
+    pub test_group: bool,
 }
 
 /// Recipients and cost before release.
@@ -137,6 +144,13 @@ async fn checked(
 ) -> Result<(Status, Target, bool), ApiError> {
     let status = status_of(&draft.status)?;
     let mut found = draft.composition.check(status);
+    if draft.test_group && status == Status::Actual {
+        found.push(alert::Problem {
+            field: "test_group".into(),
+            key: "alert.test_group_actual",
+            detail: String::new(),
+        });
+    }
     let target = match alert::target(&draft.area, &state.territories) {
         Ok(t) => Some(t),
         Err(p) => {
@@ -178,22 +192,53 @@ async fn checked(
 }
 
 /// Counts who the alert reaches, per channel and language, and what it costs.
-pub(crate) fn reckon(
+pub(crate) async fn reckon(
     state: &AppState,
     composition: &Composition,
     status: Status,
     target: &Target,
     clipped: bool,
-) -> Reckoning {
+    test_group: bool,
+) -> Result<Reckoning, ApiError> {
     let resolution = state.audience.resolve(target, &state.territories);
-    let messages = count(&state.audience, &resolution, |own, municipality| {
+    let read_in = |own: Language, municipality| {
         let official = state
             .territories
             .get(municipality)
             .map(|u| u.languages.clone())
             .unwrap_or_default();
         composition.language_for(own, &official)
-    });
+    };
+    let (persons, messages) = if test_group {
+        let mut persons = std::collections::BTreeSet::new();
+        let mut messages: BTreeMap<Channel, BTreeMap<Language, u64>> = BTreeMap::new();
+        for (citizen, r) in test_group_members(state, &resolution).await? {
+            let own = citizen.language.parse().unwrap_or(Language::Fr);
+            let Some(lang) = read_in(own, r.municipality) else {
+                continue;
+            };
+            persons.insert(citizen.id);
+            for k in citizen
+                .contacts
+                .iter()
+                .filter(|k| in_test_group(state, &k.value))
+            {
+                for channel in channels_of(k) {
+                    *messages
+                        .entry(channel)
+                        .or_default()
+                        .entry(lang)
+                        .or_default() += 1;
+                }
+            }
+        }
+        (persons.len() as u64, messages)
+    } else {
+        (
+            resolution.len() as u64,
+            count(&state.audience, &resolution, read_in),
+        )
+    };
     let totals: BTreeMap<Channel, u64> = messages
         .iter()
         .map(|(c, by_lang)| (*c, by_lang.values().sum()))
@@ -218,13 +263,69 @@ pub(crate) fn reckon(
             )
         })
         .collect();
-    Reckoning {
-        persons: resolution.len() as u64,
+    Ok(Reckoning {
+        persons,
         cost_cents: alert::cost_cents(&totals, &state.settings.alerts.unit_cents),
         messages,
         texts,
         clipped,
+    })
+}
+
+fn in_test_group(state: &AppState, contact: &str) -> bool {
+    state
+        .settings
+        .alerts
+        .test_group
+        .iter()
+        .any(|c| c == contact)
+}
+
+/// The channels a verified contact receives an alert on.
+fn channels_of(k: &crieur_store::StoredContact) -> Vec<Channel> {
+    if k.verified_at.is_none() {
+        return Vec::new();
     }
+    if k.kind == "email" {
+        return vec![Channel::Email];
+    }
+    let mut c = Vec::new();
+    if k.sms {
+        c.push(Channel::Sms);
+    }
+    if k.voice || !k.sms {
+        c.push(Channel::Voice);
+    }
+    c
+}
+
+/// The test group's citizens among those an alert reaches.
+async fn test_group_members(
+    state: &AppState,
+    resolution: &crieur_domain::targeting::Resolution,
+) -> Result<Vec<(crieur_store::Citizen, crieur_domain::targeting::Recipient)>, ApiError> {
+    let citizens = state.store.citizens();
+    let mut members = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for contact in &state.settings.alerts.test_group {
+        let kind = if contact.starts_with('+') {
+            "phone"
+        } else {
+            "email"
+        };
+        let Some(id) = citizens.citizen_by_verified_contact(kind, contact).await? else {
+            continue;
+        };
+        let Some(r) = resolution.get(id) else {
+            continue;
+        };
+        if seen.insert(id)
+            && let Some(c) = citizens.citizen(id).await?
+        {
+            members.push((c, *r));
+        }
+    }
+    Ok(members)
 }
 
 pub(crate) async fn preview(
@@ -234,7 +335,15 @@ pub(crate) async fn preview(
 ) -> Result<Reckoning, ApiError> {
     allowed(state, staff, Action::DraftAlert, staff.principal.territory).await?;
     let (status, target, clipped) = checked(state, staff, draft).await?;
-    Ok(reckon(state, &draft.composition, status, &target, clipped))
+    reckon(
+        state,
+        &draft.composition,
+        status,
+        &target,
+        clipped,
+        draft.test_group,
+    )
+    .await
 }
 
 fn fingerprint(draft: &Draft, target: &Target) -> String {
@@ -273,6 +382,7 @@ pub(crate) async fn create(
             .as_str()
             .to_owned(),
         references_id: follow_up.map(|(a, _)| a.id),
+        test_group: draft.test_group,
         composition: serde_json::to_string(&draft.composition).unwrap_or_default(),
         area: serde_json::to_string(&alert::specs_of(&target)).unwrap_or_default(),
         fingerprint: fingerprint(draft, &target),
@@ -307,6 +417,7 @@ pub(crate) async fn edit(
             &serde_json::to_string(&alert::specs_of(&target)).unwrap_or_default(),
             &fingerprint(draft, &target),
             &draft.status,
+            draft.test_group,
         )
         .await
         .map_err(|_| ApiError::Conflict("alert.not_editable"))
@@ -314,6 +425,7 @@ pub(crate) async fn edit(
 
 /// The stored alert read back into its parts.
 pub(crate) struct Parsed {
+    pub test_group: bool,
     pub status: Status,
     pub msg_type: MsgType,
     pub composition: Composition,
@@ -332,6 +444,7 @@ pub(crate) fn parse(state: &AppState, a: &StoredAlert) -> Result<Parsed, ApiErro
     let specs: Vec<AreaSpec> = serde_json::from_str(&a.area).map_err(|_| corrupt("area"))?;
     let target = alert::target(&specs, &state.territories).map_err(|_| corrupt("area"))?;
     Ok(Parsed {
+        test_group: a.test_group,
         status: a.status.parse().map_err(|_| corrupt("status"))?,
         msg_type: a.msg_type.parse().map_err(|_| corrupt("msg_type"))?,
         composition,
@@ -457,7 +570,9 @@ pub(crate) async fn release(
         parsed.status,
         &parsed.target,
         false,
-    );
+        parsed.test_group,
+    )
+    .await?;
     let sent = cap_time(now);
     let release = Release {
         from: a.state,
@@ -533,7 +648,11 @@ async fn deliver(state: AppState, parsed: Parsed) {
             continue;
         };
         let out = parsed.composition.texts[lang.code()].outgoing(parsed.status, lang);
-        for k in citizen.contacts.iter().filter(|k| k.verified_at.is_some()) {
+        let contacts = citizen
+            .contacts
+            .iter()
+            .filter(|k| !parsed.test_group || in_test_group(&state, &k.value));
+        for k in contacts.filter(|k| k.verified_at.is_some()) {
             let mut messages = Vec::new();
             if k.kind == "email" {
                 messages.push(Outbound::Email {
@@ -738,6 +857,7 @@ pub(crate) async fn import_cap(
         },
         area,
         clip,
+        test_group: false,
     };
     let id = create(state, staff, incident_id, &draft, None).await?;
     audit(

@@ -167,6 +167,7 @@
     return {
       status: form.querySelector("input[name=status]:checked").value,
       clip: $("clip").checked,
+      test_group: $("test-group").checked,
       area,
       composition: {
         template: $("template").value || null,

@@ -61,6 +61,28 @@ impl App {
                 ..AuthSettings::default()
             },
             alerts: crieur_web::alerts::AlertSettings {
+                approval_levels: config
+                    .alerts
+                    .approval_levels
+                    .iter()
+                    .map(|l| l.parse::<crieur_domain::Level>())
+                    .collect::<Result<_, _>>()
+                    .context("alerts.approval_levels")?,
+                releases_per_minute: config.alerts.releases_per_minute,
+                repeat_window_minutes: config.alerts.repeat_window_minutes,
+                unit_cents: [
+                    (crieur_domain::alert::Channel::Sms, config.alerts.sms_cents),
+                    (
+                        crieur_domain::alert::Channel::Voice,
+                        config.alerts.voice_cents,
+                    ),
+                    (
+                        crieur_domain::alert::Channel::Email,
+                        config.alerts.email_cents,
+                    ),
+                ]
+                .into(),
+                test_group: config.alerts.test_group.clone(),
                 sender: format!(
                     "crieur@{}",
                     config

@@ -18,7 +18,43 @@ pub struct Config {
     pub auth: AuthConfig,
     pub channels: ChannelsConfig,
     pub registration: RegistrationConfig,
+    pub alerts: AlertsConfig,
     pub metrics: MetricsConfig,
+}
+
+/// Who must approve an alert, how fast one may release, and what sending costs.
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// Territory levels (country, region, province, municipality) whose alerts
+    /// a second person must approve.
+    pub approval_levels: Vec<String>,
+    /// Releases one account may make per minute.
+    pub releases_per_minute: u32,
+    /// Minutes during which sending the same texts to the same area again
+    /// needs an explicit confirmation.
+    pub repeat_window_minutes: u32,
+    /// Unit prices in euro cents, for the cost estimate.
+    pub sms_cents: f64,
+    pub voice_cents: f64,
+    pub email_cents: f64,
+    /// Verified contacts (E.164 numbers, e-mail addresses) that receive an
+    /// Exercise or Test restricted to the test group.
+    pub test_group: Vec<String>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            approval_levels: vec!["country".into()],
+            releases_per_minute: 3,
+            repeat_window_minutes: 10,
+            sms_cents: 4.0,
+            voice_cents: 6.0,
+            email_cents: 0.01,
+            test_group: Vec::new(),
+        }
+    }
 }
 
 /// Limits on citizens' registrations, against scripted sign-ups and SMS pumping.
@@ -177,6 +213,7 @@ const SECTIONS: &[&str] = &[
     "auth",
     "channels",
     "registration",
+    "alerts",
     "metrics",
 ];
 

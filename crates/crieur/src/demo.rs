@@ -29,6 +29,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
          http://{listen}/register   register for alerts as a citizen\n        \
          http://{listen}/simulator  device simulator: every SMS, call and e-mail \"sent\"\n        \
          http://{listen}/login   staff sign-in (demo accounts and codes listed there)\n        \
+         http://{listen}/console/alerts  compose and release an alert (after signing in)\n        \
+         http://{listen}/alerts  released alerts, their CAP messages and the Atom feed\n        \
          http://{listen}/api/openapi.json\n\n  Database: {db} (delete it to start afresh)\n  \
          Stop with Ctrl-C.\n"
     );
@@ -128,5 +130,82 @@ pub async fn seed(app: &App) -> anyhow::Result<()> {
         .await?;
         tracing::info!("{report}");
     }
+    if state
+        .store
+        .citizens()
+        .registration_counts()
+        .await?
+        .is_empty()
+    {
+        let n = seed_citizens(app).await?;
+        state.audience.load(&state.store).await?;
+        tracing::info!(citizens = n, "demo: synthetic citizens registered");
+    }
     Ok(())
+}
+
+/// Synthetic citizens, so that an alert in the demo reaches someone: placed by
+/// the population of real places, contacts marked as verified, every one
+/// labelled as synthetic.
+const DEMO_CITIZENS: usize = 2_000;
+
+async fn seed_citizens(app: &App) -> anyhow::Result<usize> {
+    let state = app.state();
+    let people = crieur_domain::population::generate(&state.territories, 2025, DEMO_CITIZENS);
+    let now = jiff::Timestamp::now().to_string();
+    let mut tasks = tokio::task::JoinSet::new();
+    for p in people {
+        let contact = |kind: &str, value: String, sms: bool| crieur_store::NewContact {
+            kind: kind.into(),
+            value,
+            line: (kind == "phone").then(|| "mobile".to_owned()),
+            sms,
+            voice: false,
+            verified_by: Some("demo-synthetic".into()),
+        };
+        let mut contacts: Vec<_> = p
+            .phones
+            .iter()
+            .map(|n| contact("phone", n.clone(), true))
+            .collect();
+        contacts.extend(p.email.iter().map(|e| contact("email", e.clone(), false)));
+        let addresses = p
+            .addresses
+            .iter()
+            .zip(["home", "work", "family"])
+            .map(|(a, label)| crieur_store::StoredAddress {
+                label: label.into(),
+                street: "Rue synthétique".into(),
+                house_number: p.id.to_string(),
+                postcode: state
+                    .territories
+                    .postal_codes_of(a.municipality)
+                    .first()
+                    .map(|c| (*c).to_owned())
+                    .unwrap_or_default(),
+                municipality: a.municipality,
+                lon: a.lon,
+                lat: a.lat,
+                placed: "pin".into(),
+            })
+            .collect();
+        let citizen = crieur_store::NewCitizen {
+            language: p.language.code().into(),
+            general_interest: false,
+            consent_version: "demo-synthetic".into(),
+            consent_at: now.clone(),
+            source: "demo-synthetic".into(),
+            contacts,
+            addresses,
+        };
+        let store = state.store.clone();
+        // Concurrent writes share the writer's commits.
+        tasks.spawn(async move { store.citizens().register_citizen(&citizen).await });
+    }
+    let mut stored = 0;
+    while let Some(done) = tasks.join_next().await {
+        done??;
+        stored += 1;
+    }
+    Ok(stored)
 }

@@ -648,3 +648,53 @@ async fn a_weather_warning_in_cap_becomes_a_draft_within_the_jurisdiction() {
         .len();
     assert_eq!(before, after, "nothing stored");
 }
+
+#[tokio::test]
+async fn an_exercise_can_be_kept_to_the_test_group() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = common::config_in(dir.path());
+    config.channels.simulator = true;
+    config.alerts.test_group = vec!["+32470000021".into()];
+    let app = common::spawn_in(dir, config, Default::default()).await;
+    common::small_registry(&app.store).await;
+    citizen(&app, "fr", "+32470000021", &[liege_home()]).await;
+    citizen(&app, "fr", "+32470000022", &[liege_pin()]).await;
+    let mayor = staff(&app, "mayor.liege", Role::Mayor, "62063").await;
+    let incident = mayor.incident("Exercice annuel").await;
+
+    let mut real = draft("Actual", "Texte.", liege());
+    real["test_group"] = json!(true);
+    let (status, v) = mayor.post("/api/alerts/preview", real).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["problems"][0]["field"], "test_group");
+
+    let mut exercise = draft("Exercise", "Exercice de sirene.", liege());
+    exercise["test_group"] = json!(true);
+    let (_, v) = mayor.post("/api/alerts/preview", exercise.clone()).await;
+    assert_eq!(v["persons"], 1, "{v}");
+    let (_, v) = mayor
+        .post(&format!("/api/incidents/{incident}/alerts"), exercise)
+        .await;
+    let id = v["id"].as_i64().expect("id");
+    let (status, v) = mayor
+        .post(&format!("/api/alerts/{id}/release"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let mut member = Vec::new();
+    for _ in 0..50 {
+        member = sms_to(&app, "+32470000021").await;
+        if member.iter().any(|t| t.contains("EXERCICE")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        member.iter().any(|t| t.starts_with("EXERCICE - ")),
+        "{member:?}"
+    );
+    let other = sms_to(&app, "+32470000022").await;
+    assert!(
+        other.iter().all(|t| !t.contains("EXERCICE")),
+        "not in the test group: {other:?}"
+    );
+}

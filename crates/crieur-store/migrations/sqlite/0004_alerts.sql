@@ -19,6 +19,8 @@ CREATE TABLE alerts (
     status           TEXT NOT NULL CHECK (status IN ('Actual', 'Exercise', 'Test')),
     msg_type         TEXT NOT NULL CHECK (msg_type IN ('Alert', 'Update', 'Cancel')),
     references_id    INTEGER REFERENCES alerts (id),
+    -- an Exercise or Test sent only to the configured test group
+    test_group       INTEGER NOT NULL DEFAULT 0 CHECK (test_group IN (0, 1)),
     state            TEXT NOT NULL CHECK (state IN ('draft', 'pending', 'released', 'rejected')),
     composition      TEXT NOT NULL,   -- JSON (crieur_domain::alert::Composition)
     area             TEXT NOT NULL,   -- JSON (list of crieur_domain::alert::AreaSpec)

@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 const INCIDENT: &str = "id, title, territory, opened_by, opened_at, closed_at";
-const ALERT: &str = "id, incident_id, identifier, territory, status, msg_type, references_id, state, \
+const ALERT: &str = "id, incident_id, identifier, territory, status, msg_type, references_id, test_group, state, \
      composition, area, fingerprint, author_id, created_at, submitted_at, decided_by, decided_at, \
      decision_comment, released_by, released_at, sent, recipients";
 
@@ -36,6 +36,7 @@ fn alert(r: &SqliteRow) -> Result<StoredAlert, StoreError> {
         status: r.try_get("status")?,
         msg_type: r.try_get("msg_type")?,
         references_id: r.try_get("references_id")?,
+        test_group: r.try_get("test_group")?,
         state: AlertState::parse(&state)
             .ok_or_else(|| StoreError::Corrupt(format!("alerts.state: {state:?}")))?,
         composition: r.try_get("composition")?,
@@ -153,8 +154,8 @@ impl AlertStore for SqliteStore {
                 Ok(db
                     .prepare_cached(
                         "INSERT INTO alerts (incident_id, identifier, territory, status, msg_type, references_id,
-                             state, composition, area, fingerprint, author_id)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'draft', ?7, ?8, ?9, ?10) RETURNING id",
+                             state, composition, area, fingerprint, author_id, test_group)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'draft', ?7, ?8, ?9, ?10, ?11) RETURNING id",
                     )?
                     .query_row(
                         params![
@@ -167,7 +168,8 @@ impl AlertStore for SqliteStore {
                             a.composition,
                             a.area,
                             a.fingerprint,
-                            a.author_id
+                            a.author_id,
+                            a.test_group
                         ],
                         |r| r.get::<_, i64>(0),
                     )?)
@@ -205,6 +207,7 @@ impl AlertStore for SqliteStore {
         area: &str,
         fingerprint: &str,
         status: &str,
+        test_group: bool,
     ) -> Result<(), StoreError> {
         let (composition, area, fingerprint, status) = (
             composition.to_owned(),
@@ -217,10 +220,10 @@ impl AlertStore for SqliteStore {
                 moved(
                     db.prepare_cached(
                         "UPDATE alerts SET composition = ?2, area = ?3, fingerprint = ?4, status = ?5,
-                             state = 'draft', submitted_at = NULL
+                             test_group = ?6, state = 'draft', submitted_at = NULL
                          WHERE id = ?1 AND state IN ('draft', 'rejected')",
                     )?
-                    .execute(params![id, composition, area, fingerprint, status])?,
+                    .execute(params![id, composition, area, fingerprint, status, test_group])?,
                 )
             })
             .await
