@@ -94,7 +94,6 @@ impl App {
                         .filter(|h| !h.is_empty())
                         .unwrap_or("localhost")
                 ),
-                ..Default::default()
             },
             limits: RegistrationLimits {
                 registrations_per_address_hour: config.registration.per_address_per_hour,
