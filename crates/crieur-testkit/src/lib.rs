@@ -6,8 +6,10 @@
 //! `CRIEUR_REQUIRE_PEERS=1`, under which a missing peer fails the test.
 
 mod browser;
+mod cap;
 
 pub use browser::{Browser, axe_script, wcag_violations};
+pub use cap::CapSchema;
 
 use std::path::{Path, PathBuf};
 

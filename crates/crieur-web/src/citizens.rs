@@ -565,7 +565,7 @@ pub(crate) async fn check_access(
 /// from now on.
 pub(crate) async fn confirm_phone(
     state: &AppState,
-    citizen_id: i64,
+    citizen: &Citizen,
     contact_id: i64,
     code: &str,
 ) -> Result<crieur_store::SecretCheck, StoreError> {
@@ -582,7 +582,13 @@ pub(crate) async fn confirm_phone(
         )
         .await?;
     if check == crieur_store::SecretCheck::Verified {
-        refresh(state, citizen_id).await?;
+        // The citizen as just read, with this contact now verified: no second
+        // read for the targeting index.
+        let mut updated = citizen.clone();
+        if let Some(c) = updated.contacts.iter_mut().find(|c| c.id == contact_id) {
+            c.verified_at = Some(jiff::Timestamp::now().to_string());
+        }
+        state.audience.set_or_remove(updated.id, Some(&updated));
     }
     Ok(check)
 }

@@ -257,6 +257,12 @@ async fn a_mayor_warns_her_municipality_only_each_person_once_in_their_language(
     assert_eq!(cap.status.as_str(), "Exercise");
     assert_eq!(cap.infos.len(), 2);
     assert_eq!(cap.infos[0].areas[0].geocodes[0].value, "62063");
+    // Valid against the OASIS schema, as other systems will check it.
+    if let Some(schema) = crieur_testkit::CapSchema::find() {
+        schema
+            .check(&xml)
+            .expect("the exported alert is valid CAP 1.2");
+    }
     // The same message on the command line.
     let out = common::crieur(&[
         "--database-url",
@@ -289,6 +295,11 @@ async fn a_mayor_warns_her_municipality_only_each_person_once_in_their_language(
         .await
         .expect("cap");
     let cancel = crieur_domain::cap::Alert::from_xml(xml.as_bytes()).expect("valid CAP");
+    if let Some(schema) = crieur_testkit::CapSchema::find() {
+        schema
+            .check(&xml)
+            .expect("the cancellation is valid CAP 1.2");
+    }
     assert_eq!(cancel.msg_type.as_str(), "Cancel");
     assert_eq!(cancel.references.len(), 1);
     assert_eq!(cancel.references[0].identifier, cap.identifier);

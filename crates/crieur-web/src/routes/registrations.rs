@@ -84,16 +84,6 @@ struct Registered {
     consent_version: &'static str,
 }
 
-async fn contacts(state: &AppState, citizen_id: i64) -> Result<Vec<ContactOut>, ApiError> {
-    let c = state
-        .store
-        .citizens()
-        .citizen(citizen_id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    Ok(contacts_out(c.contacts))
-}
-
 fn contacts_out(contacts: Vec<crieur_store::StoredContact>) -> Vec<ContactOut> {
     contacts
         .into_iter()
@@ -238,14 +228,22 @@ async fn verify(
     Json(body): Json<VerifyIn>,
 ) -> Result<Json<VerifyOut>, ApiError> {
     let id = citizen_of(&state, &headers).await?;
-    let owned = contacts(&state, id)
+    let citizen = state
+        .store
+        .citizens()
+        .citizen(id)
         .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let owned = citizen
+        .contacts
         .iter()
         .any(|c| c.id == body.contact_id && c.kind == "phone");
     if !owned {
         return Err(ApiError::not_found("error.not_found", &[]));
     }
-    let out = match crate::citizens::confirm_phone(&state, id, body.contact_id, &body.code).await? {
+    let out = match crate::citizens::confirm_phone(&state, &citizen, body.contact_id, &body.code)
+        .await?
+    {
         SecretCheck::Verified => VerifyOut {
             verified: true,
             attempts_left: None,

@@ -95,8 +95,7 @@ pub(super) async fn confirm_phone(
         return Err(PageError::NotFound);
     }
     let tr = Tr::new(lang);
-    let check =
-        crate::citizens::confirm_phone(&state, citizen.id, form.contact, &form.code).await?;
+    let check = crate::citizens::confirm_phone(&state, &citizen, form.contact, &form.code).await?;
     let (message, error) = match check {
         SecretCheck::Verified => (Some(tr.t("citizen.contact_confirmed").to_owned()), None),
         SecretCheck::Wrong { attempts_left } => (
