@@ -30,6 +30,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../static/compose.js"),
     ),
+    (
+        "incidents.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/incidents.js"),
+    ),
 ];
 
 fn version() -> &'static str {

@@ -107,22 +107,62 @@
   drawn.setAttribute("class", "drawn");
   svg.append(shapes, drawn);
   mapBox.append(svg);
+  const ring = document.createElementNS(NS, "ellipse");
+  ring.setAttribute("class", "drawn");
+  svg.append(ring);
   let vertices = [];
-  let drawing = false;
-  const redraw = () => drawn.setAttribute("points", vertices.map(([lon, lat]) => `${lon * K},${-lat}`).join(" "));
-  $("draw").addEventListener("click", (e) => {
-    drawing = !drawing;
-    e.target.setAttribute("aria-pressed", String(drawing));
-    mapBox.classList.toggle("drawing", drawing);
+  let circle = null;
+  let uploaded = null;
+  let mode = null; // "polygon" or "circle" while drawing
+  const redraw = () => {
+    drawn.setAttribute("points", vertices.map(([lon, lat]) => `${lon * K},${-lat}`).join(" "));
+    if (circle) {
+      // Radius in degrees of latitude; the map is equirectangular around 50.5°N.
+      const r = circle.radius_m / 111320;
+      ring.setAttribute("cx", circle.lon * K); ring.setAttribute("cy", -circle.lat);
+      ring.setAttribute("rx", r * K / Math.cos(circle.lat * Math.PI / 180)); ring.setAttribute("ry", r);
+      ring.style.display = "";
+    } else ring.style.display = "none";
+  };
+  function setMode(next) {
+    mode = mode === next ? null : next;
+    $("draw").setAttribute("aria-pressed", String(mode === "polygon"));
+    $("draw-circle").setAttribute("aria-pressed", String(mode === "circle"));
+    mapBox.classList.toggle("drawing", mode !== null);
+  }
+  $("draw").addEventListener("click", () => setMode("polygon"));
+  $("draw-circle").addEventListener("click", () => setMode("circle"));
+  $("clear-shape").addEventListener("click", () => {
+    vertices = []; circle = null; uploaded = null; $("geojson").value = ""; redraw();
+    delete mapBox.dataset.vertices;
   });
-  $("clear-shape").addEventListener("click", () => { vertices = []; redraw(); });
+  $("radius").addEventListener("input", () => {
+    if (circle) { circle.radius_m = Math.round(parseFloat($("radius").value || "0") * 1000); redraw(); }
+  });
   svg.addEventListener("click", (e) => {
-    if (!drawing) return;
+    if (!mode) return;
     const p = new DOMPoint(e.clientX, e.clientY).matrixTransform(svg.getScreenCTM().inverse());
-    vertices.push([+(p.x / K).toFixed(6), +(-p.y).toFixed(6)]);
+    const point = [+(p.x / K).toFixed(6), +(-p.y).toFixed(6)];
+    if (mode === "polygon") {
+      vertices.push(point);
+      mapBox.dataset.vertices = String(vertices.length);
+    } else {
+      circle = { lon: point[0], lat: point[1], radius_m: Math.round(parseFloat($("radius").value || "0") * 1000) };
+    }
     redraw();
-    mapBox.dataset.vertices = String(vertices.length);
   });
+  $("geojson").addEventListener("change", async (e) => {
+    const file = e.target.files[0];
+    uploaded = null;
+    if (!file) return;
+    try {
+      uploaded = JSON.parse(await file.text());
+      clearProblems();
+    } catch (_) {
+      problems({ json: { message: d.failed } });
+    }
+  });
+  redraw();
   fetch(`/api/territories.geojson?level=municipality&lang=${encodeURIComponent(d.lang)}`)
     .then((r) => r.json())
     .then((fc) => {
@@ -161,9 +201,11 @@
     }
     const area = $("codes").value.split(/[\s,;]+/).filter(Boolean).map((nis) => ({ kind: "territory", nis }));
     if (vertices.length >= 3) {
-      const ring = [...vertices, vertices[0]];
-      area.push({ kind: "polygon", geojson: { type: "Polygon", coordinates: [ring] } });
+      const closed = [...vertices, vertices[0]];
+      area.push({ kind: "polygon", geojson: { type: "Polygon", coordinates: [closed] } });
     }
+    if (circle) area.push({ kind: "circle", ...circle });
+    if (uploaded) area.push({ kind: "polygon", geojson: uploaded });
     return {
       status: form.querySelector("input[name=status]:checked").value,
       clip: $("clip").checked,

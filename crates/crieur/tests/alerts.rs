@@ -339,6 +339,15 @@ async fn national_alerts_need_a_second_person() {
         (status, v["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("alert.second_person"))
     );
+    // The console offers the decision to the other minister only.
+    let approve = format!("data-action=\"approve\" data-id=\"{id}\"");
+    let page = |who: &Staff| {
+        let mut agent = Agent::new(&app);
+        agent.cookie = who.agent.cookie.clone();
+        async move { agent.get("/console/incidents").await.body }
+    };
+    assert!(!page(&first).await.contains(&approve));
+    assert!(page(&second).await.contains(&approve));
     let (status, v) = second
         .post(
             &format!("/api/alerts/{id}/release"),

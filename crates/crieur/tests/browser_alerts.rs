@@ -247,6 +247,22 @@ async fn the_mayor_of_liege_draws_an_area_and_releases_an_exercise() {
             .all(|t| !t.contains("OEFENING")),
         "outside the drawn square"
     );
+    // The incidents page shows it released, with its public page.
+    c.goto(&app.url("/console/incidents?lang=fr"))
+        .await
+        .expect("incidents page");
+    let row = c
+        .find(Locator::Css("tr[data-state='released']"))
+        .await
+        .expect("the released alert listed")
+        .text()
+        .await
+        .expect("text");
+    assert!(row.contains("Diffusée"), "{row}");
+    if let Some(axe) = &axe {
+        let v = crieur_testkit::wcag_violations(&c, axe).await;
+        assert!(v.is_empty(), "incidents page: {v:#?}");
+    }
     c.goto(&app.url(&href)).await.expect("public page");
     if let Some(axe) = &axe {
         let v = crieur_testkit::wcag_violations(&c, axe).await;

@@ -16,7 +16,9 @@ use crieur_domain::Language;
 use crieur_domain::templates::TemplateLibrary;
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/console/alerts", get(compose))
+    Router::new()
+        .route("/console/alerts", get(compose))
+        .route("/console/incidents", get(incidents))
 }
 
 pub(crate) struct Choice {
@@ -82,5 +84,106 @@ async fn compose(
         templates,
         languages,
         public_url: state.settings.public_url.trim_end_matches('/').to_owned(),
+    })
+}
+
+pub(crate) struct AlertRow {
+    pub id: i64,
+    pub headline: String,
+    pub status: String,
+    pub msg_type: String,
+    pub state: &'static str,
+    pub state_label: String,
+    pub mine: bool,
+    pub recipients: String,
+}
+
+pub(crate) struct IncidentRow {
+    pub id: i64,
+    pub title: String,
+    pub territory: String,
+    pub opened_at: String,
+    pub open: bool,
+    pub alerts: Vec<AlertRow>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "incidents.html")]
+struct IncidentsPage {
+    layout: Layout,
+    csrf: String,
+    incidents: Vec<IncidentRow>,
+}
+
+/// The incidents of the caller's jurisdiction with their alerts, and what can
+/// be done with each: release, approve or reject (someone else's), cancel.
+async fn incidents(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    staff: Staff,
+) -> Result<IncidentsPage, crate::error::PageError> {
+    let own = staff.principal.territory;
+    let tr = crate::i18n::Tr::new(lang);
+    let store = state.store.alerts();
+    let mut rows = Vec::new();
+    for i in store.incidents(100).await? {
+        if !state.territories.contains(own, i.territory) {
+            continue;
+        }
+        let alerts = store
+            .alerts_of_incident(i.id)
+            .await?
+            .into_iter()
+            .map(|a| {
+                let headline = crate::alerts::parse(&state, &a)
+                    .ok()
+                    .and_then(|p| {
+                        let written = p.composition.languages();
+                        let l = if written.contains(&lang) {
+                            lang
+                        } else {
+                            *written.first()?
+                        };
+                        Some(p.composition.texts[l.code()].headline.clone())
+                    })
+                    .unwrap_or_default();
+                let persons = a
+                    .recipients
+                    .as_deref()
+                    .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+                    .and_then(|v| v["persons"].as_u64())
+                    .map(|n| n.to_string())
+                    .unwrap_or_default();
+                AlertRow {
+                    id: a.id,
+                    headline,
+                    status: a.status.clone(),
+                    msg_type: a.msg_type.clone(),
+                    state: a.state.as_str(),
+                    state_label: tr
+                        .t(&format!("incidents.state_{}", a.state.as_str()))
+                        .to_owned(),
+                    mine: a.author_id == staff.principal.account_id,
+                    recipients: persons,
+                }
+            })
+            .collect();
+        rows.push(IncidentRow {
+            id: i.id,
+            title: i.title,
+            territory: state
+                .territories
+                .get(i.territory)
+                .map(|u| u.name(lang).to_owned())
+                .unwrap_or_default(),
+            opened_at: i.opened_at,
+            open: i.closed_at.is_none(),
+            alerts,
+        });
+    }
+    Ok(IncidentsPage {
+        layout: Layout::new(lang, &state, "/console/incidents"),
+        csrf: staff.csrf().to_owned(),
+        incidents: rows,
     })
 }
