@@ -216,6 +216,9 @@
         category: $("category").value, urgency: $("urgency").value,
         severity: $("severity").value, certainty: $("certainty").value,
         web: `${d.publicUrl}/alerts`,
+        onset: $("onset").value.trim() || null,
+        expires: $("expires").value.trim() || null,
+        contact: $("contact").value.trim() || null,
         texts,
       },
     };

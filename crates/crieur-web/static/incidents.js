@@ -48,6 +48,29 @@
         reply = await api("POST", `/api/alerts/${made.json.id}/release`, { confirm_repeat: true });
         break;
       }
+      case "all-clear": {
+        // An Update from the all-clear template, in the original's languages,
+        // for the same area.
+        const original = await api("GET", `/api/alerts/${id}`);
+        const library = await api("GET", "/api/templates");
+        if (!original.ok || !library.ok) { fail(original.ok ? library : original); return; }
+        const t = library.json.find((x) => x.id === "all-clear");
+        const place = button.closest("section.incident").dataset.place;
+        const fill = (s) => s.replaceAll("{place}", place).replaceAll("{authority}", place)
+          .replaceAll("{web}", `${window.location.origin}/alerts`);
+        const texts = {};
+        for (const lang of Object.keys(original.json.composition.texts)) {
+          texts[lang] = Object.fromEntries(Object.entries(t.texts[lang]).map(([k, v]) => [k, fill(v)]));
+        }
+        const made = await api("POST", `/api/alerts/${id}/follow-up`, {
+          msg_type: "Update", status: original.json.status, area: original.json.area,
+          composition: { template: "all-clear", category: t.category, urgency: t.urgency,
+            severity: t.severity, certainty: t.certainty, texts },
+        });
+        if (!made.ok) { fail(made); return; }
+        reply = await api("POST", `/api/alerts/${made.json.id}/release`, { confirm_repeat: true });
+        break;
+      }
       case "close": reply = await api("POST", `/api/incidents/${id}/close`, {}); break;
       default: return;
     }

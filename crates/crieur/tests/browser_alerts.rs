@@ -263,6 +263,35 @@ async fn the_mayor_of_liege_draws_an_area_and_releases_an_exercise() {
         let v = crieur_testkit::wcag_violations(&c, axe).await;
         assert!(v.is_empty(), "incidents page: {v:#?}");
     }
+    // The all-clear: an Update from the template, for the same area, released.
+    c.find(Locator::Css(
+        "tr[data-state='released'] button[data-action='all-clear']",
+    ))
+    .await
+    .expect("all-clear offered")
+    .click()
+    .await
+    .expect("all-clear");
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//tr[@data-state='released'][contains(., 'Update')]",
+        ))
+        .await
+        .expect("the all-clear released as an Update");
+    let mut sms = Vec::new();
+    for _ in 0..50 {
+        sms = common::sms_to(&app, "+32470000011").await;
+        if sms.iter().any(|t| t.contains("Le danger est")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        sms.iter()
+            .any(|t| t.starts_with("EXERCICE - ") && t.contains("Le danger est")),
+        "{sms:?}"
+    );
     c.goto(&app.url(&href)).await.expect("public page");
     if let Some(axe) = &axe {
         let v = crieur_testkit::wcag_violations(&c, axe).await;

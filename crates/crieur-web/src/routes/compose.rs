@@ -37,6 +37,10 @@ struct ComposePage {
     templates: Vec<Choice>,
     languages: Vec<Choice>,
     public_url: String,
+    categories: &'static [&'static str],
+    urgencies: &'static [&'static str],
+    severities: &'static [&'static str],
+    certainties: &'static [&'static str],
 }
 
 async fn compose(
@@ -84,6 +88,10 @@ async fn compose(
         templates,
         languages,
         public_url: state.settings.public_url.trim_end_matches('/').to_owned(),
+        categories: &crieur_domain::templates::CAP_CATEGORIES,
+        urgencies: &crieur_domain::templates::CAP_URGENCIES,
+        severities: &crieur_domain::templates::CAP_SEVERITIES,
+        certainties: &crieur_domain::templates::CAP_CERTAINTIES,
     })
 }
 
