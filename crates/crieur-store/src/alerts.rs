@@ -104,6 +104,10 @@ pub struct Release {
     pub sent: String,
     /// JSON counts per channel and language.
     pub recipients: String,
+    /// The texts and the deliveries to store with the release, before anything
+    /// is sent.
+    pub texts: Vec<crate::PlannedText>,
+    pub deliveries: Vec<crate::PlannedDelivery>,
 }
 
 #[async_trait::async_trait]

@@ -9,6 +9,7 @@ mod alerts;
 mod audit;
 mod boundaries;
 mod citizens;
+mod deliveries;
 mod error;
 mod sessions;
 mod sqlite;
@@ -20,6 +21,9 @@ pub use audit::AuditStore;
 pub use boundaries::{BoundaryStore, StoredBoundary};
 pub use citizens::{
     Citizen, CitizenStore, NewCitizen, NewContact, SecretCheck, StoredAddress, StoredContact,
+};
+pub use deliveries::{
+    ClaimedDelivery, DeliveryCounts, DeliveryOutcome, DeliveryStore, PlannedDelivery, PlannedText,
 };
 pub use error::StoreError;
 pub use sessions::{Session, SessionStore, Stage};
@@ -36,6 +40,7 @@ pub trait Backend:
     + AuditStore
     + CitizenStore
     + AlertStore
+    + DeliveryStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -99,6 +104,10 @@ impl Store {
     }
 
     pub fn alerts(&self) -> &dyn AlertStore {
+        &*self.0
+    }
+
+    pub fn deliveries(&self) -> &dyn DeliveryStore {
         &*self.0
     }
 

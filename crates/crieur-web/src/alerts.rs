@@ -9,7 +9,6 @@ use crate::AppState;
 use crate::audience::count;
 use crate::auth::{Staff, audit, now};
 use crate::error::ApiError;
-use crieur_channels::Outbound;
 use crieur_domain::Language;
 use crieur_domain::access::{Action, authorize};
 use crieur_domain::alert::{self, AreaSpec, Channel, Composition, Envelope};
@@ -17,7 +16,7 @@ use crieur_domain::audit::Outcome;
 use crieur_domain::cap::{self, MsgType, Status};
 use crieur_domain::credentials::{new_token, token_digest};
 use crieur_domain::targeting::Target;
-use crieur_store::{AlertState, NewAlert, Release, StoredAlert};
+use crieur_store::{AlertState, NewAlert, PlannedDelivery, PlannedText, Release, StoredAlert};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -574,6 +573,7 @@ pub(crate) async fn release(
     )
     .await?;
     let sent = cap_time(now);
+    let (texts, deliveries) = plan(state, &parsed).await?;
     let release = Release {
         from: a.state,
         approver: approving.then(|| {
@@ -586,6 +586,8 @@ pub(crate) async fn release(
         now,
         sent,
         recipients: serde_json::to_string(&reckoning).unwrap_or_default(),
+        texts,
+        deliveries,
     };
     alerts
         .release_alert(a.id, &release)
@@ -612,7 +614,7 @@ pub(crate) async fn release(
             )),
     )
     .await?;
-    tokio::spawn(deliver(state.clone(), parsed));
+    state.dispatch.notify_one();
     Ok(reckoning)
 }
 
@@ -623,20 +625,20 @@ pub(crate) fn cap_time(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Hands every message of a released alert to the outbox: one per verified
-/// contact of each person reached, in the language they read.
-async fn deliver(state: AppState, parsed: Parsed) {
+/// The delivery plan of an alert: its texts per channel and language, and one
+/// delivery per verified contact of each person reached, in the language they
+/// read. Stored with the release, before anything is sent.
+async fn plan(
+    state: &AppState,
+    parsed: &Parsed,
+) -> Result<(Vec<PlannedText>, Vec<PlannedDelivery>), ApiError> {
     let resolution = state.audience.resolve(&parsed.target, &state.territories);
     let citizens = state.store.citizens();
-    let mut sent = 0u64;
+    let mut deliveries = Vec::new();
+    let mut languages = std::collections::BTreeSet::new();
     for r in resolution.recipients() {
-        let citizen = match citizens.citizen(r.person).await {
-            Ok(Some(c)) => c,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::error!(error = %e, "a recipient could not be read; delivery goes on");
-                continue;
-            }
+        let Some(citizen) = citizens.citizen(r.person).await? else {
+            continue;
         };
         let own: Language = citizen.language.parse().unwrap_or(Language::Fr);
         let official = state
@@ -647,47 +649,38 @@ async fn deliver(state: AppState, parsed: Parsed) {
         let Some(lang) = parsed.composition.language_for(own, &official) else {
             continue;
         };
-        let out = parsed.composition.texts[lang.code()].outgoing(parsed.status, lang);
         let contacts = citizen
             .contacts
             .iter()
-            .filter(|k| !parsed.test_group || in_test_group(&state, &k.value));
-        for k in contacts.filter(|k| k.verified_at.is_some()) {
-            let mut messages = Vec::new();
-            if k.kind == "email" {
-                messages.push(Outbound::Email {
-                    to: k.value.clone(),
-                    subject: out.email_subject.clone(),
-                    body: out.email_body.clone(),
+            .filter(|k| !parsed.test_group || in_test_group(state, &k.value));
+        for k in contacts {
+            for channel in channels_of(k) {
+                languages.insert(lang);
+                deliveries.push(PlannedDelivery {
+                    channel: channel.as_str().to_owned(),
+                    language: lang.code().to_owned(),
+                    address: k.value.clone(),
                 });
-            } else {
-                if k.sms {
-                    messages.push(Outbound::Sms {
-                        to: k.value.clone(),
-                        text: out.sms.clone(),
-                    });
-                }
-                if k.voice || !k.sms {
-                    messages.push(Outbound::Voice {
-                        to: k.value.clone(),
-                        language: lang.code().to_owned(),
-                        script: out.voice.clone(),
-                    });
-                }
-            }
-            for m in messages {
-                match state.outbox.send(m).await {
-                    Ok(()) => sent += 1,
-                    Err(e) => tracing::error!(error = %e, "an alert message could not be sent"),
-                }
             }
         }
     }
-    tracing::info!(
-        messages = sent,
-        persons = resolution.len(),
-        "alert handed to the outbox"
-    );
+    let mut texts = Vec::new();
+    for lang in languages {
+        let out = parsed.composition.texts[lang.code()].outgoing(parsed.status, lang);
+        for (channel, subject, body) in [
+            (Channel::Sms, String::new(), out.sms),
+            (Channel::Voice, lang.code().to_owned(), out.voice),
+            (Channel::Email, out.email_subject, out.email_body),
+        ] {
+            texts.push(PlannedText {
+                channel: channel.as_str().to_owned(),
+                language: lang.code().to_owned(),
+                subject,
+                body,
+            });
+        }
+    }
+    Ok((texts, deliveries))
 }
 
 /// The alert's CAP 1.2 message.

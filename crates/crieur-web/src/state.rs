@@ -104,6 +104,8 @@ pub struct AppState {
     pub outbox: Arc<dyn Outbox>,
     /// The device simulator, when it stands in for real channels (demo, tests).
     pub simulator: Option<Arc<DeviceSimulator>>,
+    /// Wakes the dispatcher when a release has stored its plan.
+    pub dispatch: Arc<tokio::sync::Notify>,
     /// Registered people and addresses, in memory, for targeting.
     pub audience: Arc<crate::audience::Audience>,
     /// When idle sessions were last swept (Unix seconds).
@@ -137,6 +139,7 @@ impl AppState {
             outbox,
             simulator,
             audience: Arc::default(),
+            dispatch: Arc::default(),
             last_sweep: Arc::default(),
         }
     }

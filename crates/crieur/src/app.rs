@@ -149,6 +149,15 @@ impl App {
     ) -> anyhow::Result<()> {
         listener.set_nonblocking(true)?;
         let router = self.router();
+        // The dispatcher sends released alerts' deliveries while the server runs.
+        let state = self.state.clone();
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let dispatcher = tokio::spawn(crieur_dispatch::run(
+            state.store.clone(),
+            state.outbox.clone(),
+            state.dispatch.clone(),
+            stop.clone(),
+        ));
         match &self.config.web.tls {
             None => {
                 let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -186,6 +195,12 @@ impl App {
                     .await
                     .context("serving HTTPS")?;
             }
+        }
+        stop.notify_one();
+        match dispatcher.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the dispatcher stopped on a storage error"),
+            Err(e) => tracing::error!(error = %e, "the dispatcher task failed"),
         }
         Ok(())
     }

@@ -237,6 +237,20 @@ async fn a_mayor_warns_her_municipality_only_each_person_once_in_their_language(
         "Namur is outside the zone"
     );
 
+    // Each message is accounted for in the stored plan.
+    let counts = app
+        .store
+        .deliveries()
+        .delivery_counts(id)
+        .await
+        .expect("counts");
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    assert_eq!(
+        (counts[0].channel.as_str(), counts[0].sent, counts[0].queued),
+        ("sms", 2, 0)
+    );
+    assert_eq!(counts[0].possible_duplicates, 0);
+
     // Public page, feed and CAP.
     let page = app.get(&format!("/alerts/{id}")).await;
     assert_eq!(page.status(), StatusCode::OK);

@@ -268,11 +268,13 @@ impl AlertStore for SqliteStore {
             now,
             sent,
             recipients,
+            texts,
+            deliveries,
         } = release.clone();
         self.writer
             .write(move |db| {
                 let (decided_by, comment) = approver.unzip();
-                moved(
+                let released = moved(
                     db.prepare_cached(
                         "UPDATE alerts SET state = 'released', released_by = ?3, released_at = ?4, sent = ?5,
                              recipients = ?6,
@@ -292,7 +294,23 @@ impl AlertStore for SqliteStore {
                         decided_by,
                         comment
                     ])?,
-                )
+                );
+                released?;
+                // The plan is stored with the release: nothing leaves before it.
+                let mut text = db.prepare_cached(
+                    "INSERT INTO dispatch_texts (alert_id, channel, language, subject, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for t in &texts {
+                    text.execute(params![id, t.channel, t.language, t.subject, t.body])?;
+                }
+                let mut delivery = db.prepare_cached(
+                    "INSERT INTO deliveries (alert_id, channel, language, address) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for d in &deliveries {
+                    delivery.execute(params![id, d.channel, d.language, d.address])?;
+                }
+                Ok(())
             })
             .await
     }

@@ -6,6 +6,7 @@ mod alerts;
 mod audit;
 mod boundaries;
 mod citizens;
+mod deliveries;
 mod sessions;
 mod writer;
 
