@@ -42,6 +42,19 @@ pub struct DeliveryOutcome {
     pub error: Option<String>,
 }
 
+/// One line of an alert's delivery report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryLine {
+    pub channel: String,
+    pub language: String,
+    pub address: String,
+    /// queued, sending, sent or failed.
+    pub state: &'static str,
+    pub attempts: u32,
+    pub possible_duplicate: bool,
+    pub error: Option<String>,
+}
+
 /// Counts for one alert and channel.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryCounts {
@@ -71,4 +84,6 @@ pub trait DeliveryStore: Send + Sync {
     /// queue, marked as possibly duplicated. Returns how many.
     async fn recover_deliveries(&self) -> Result<u64, StoreError>;
     async fn delivery_counts(&self, alert_id: i64) -> Result<Vec<DeliveryCounts>, StoreError>;
+    /// Every delivery of an alert, in plan order.
+    async fn delivery_report(&self, alert_id: i64) -> Result<Vec<DeliveryLine>, StoreError>;
 }

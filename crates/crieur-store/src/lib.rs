@@ -23,7 +23,8 @@ pub use citizens::{
     Citizen, CitizenStore, NewCitizen, NewContact, SecretCheck, StoredAddress, StoredContact,
 };
 pub use deliveries::{
-    ClaimedDelivery, DeliveryCounts, DeliveryOutcome, DeliveryStore, PlannedDelivery, PlannedText,
+    ClaimedDelivery, DeliveryCounts, DeliveryLine, DeliveryOutcome, DeliveryStore, PlannedDelivery,
+    PlannedText,
 };
 pub use error::StoreError;
 pub use sessions::{Session, SessionStore, Stage};

@@ -269,7 +269,23 @@
     result.append(link, document.createTextNode(" · " + describe(reply.json)));
     $("release").hidden = true;
     $("submit-approval").hidden = true;
+    follow(alertId);
   });
+
+  // Live delivery progress per channel, from the server's event stream.
+  function follow(id) {
+    const out = $("progress");
+    const source = new EventSource(`/api/alerts/${id}/progress`);
+    const show = (e) => {
+      const lanes = JSON.parse(e.data);
+      out.textContent = lanes.map((l) => {
+        const total = l.queued + l.sending + l.sent + l.failed;
+        return `${l.channel}: ${l.sent}/${total} ${d.sentWord}, ${l.failed} ${d.failedWord}`;
+      }).join(" · ");
+    };
+    source.addEventListener("progress", show);
+    source.addEventListener("done", (e) => { show(e); out.dataset.done = "true"; source.close(); });
+  }
 
   $("submit-approval").addEventListener("click", async () => {
     const reply = await api("POST", `/api/alerts/${alertId}/submit`, {});

@@ -250,6 +250,38 @@ async fn a_mayor_warns_her_municipality_only_each_person_once_in_their_language(
         ("sms", 2, 0)
     );
     assert_eq!(counts[0].possible_duplicates, 0);
+    // The same live, as server-sent events (the stream ends once all is done),
+    // and the final report as CSV, whose reading is audited.
+    let (status, events) = mayor
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/alerts/{id}/progress"),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let events = events.as_str().expect("an event stream").to_owned();
+    assert!(
+        events.contains("event: done") && events.contains("\"sent\":2"),
+        "{events}"
+    );
+    let (status, csv) = mayor
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/alerts/{id}/deliveries.csv"),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = csv.as_str().expect("csv").to_owned();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.contains("sms,fr,+32470000001,sent,1,false,"), "{csv}");
+    assert_eq!(
+        audit_entries(&app.store, "alert.delivery_report")
+            .await
+            .len(),
+        1
+    );
 
     // Public page, feed and CAP.
     let page = app.get(&format!("/alerts/{id}")).await;

@@ -228,6 +228,17 @@ async fn the_mayor_of_liege_draws_an_area_and_releases_an_exercise() {
         .await
         .expect("released");
     let href = link.attr("href").await.expect("href").expect("a link");
+    // Delivery progress follows live until every message is accounted for.
+    let progress = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#progress[data-done]"))
+        .await
+        .expect("delivery done")
+        .text()
+        .await
+        .expect("text");
+    assert!(progress.contains("sms: 1/1"), "{progress}");
 
     let feed = app.get("/alerts.atom").await.text().await.expect("feed");
     assert!(feed.contains(&format!("{href}/cap.xml")), "{feed}");

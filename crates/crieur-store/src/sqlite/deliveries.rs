@@ -1,5 +1,7 @@
 use super::SqliteStore;
-use crate::{ClaimedDelivery, DeliveryCounts, DeliveryOutcome, DeliveryStore, StoreError};
+use crate::{
+    ClaimedDelivery, DeliveryCounts, DeliveryLine, DeliveryOutcome, DeliveryStore, StoreError,
+};
 use rusqlite::params;
 use sqlx::Row;
 
@@ -109,6 +111,38 @@ impl DeliveryStore for SqliteStore {
                 sent: r.try_get::<i64, _>("sent")? as u64,
                 failed: r.try_get::<i64, _>("failed")? as u64,
                 possible_duplicates: r.try_get::<i64, _>("dups")? as u64,
+            })
+        })
+        .collect()
+    }
+
+    async fn delivery_report(&self, alert_id: i64) -> Result<Vec<DeliveryLine>, StoreError> {
+        sqlx::query(
+            "SELECT channel, language, address, state, attempts, possible_dup, error
+             FROM deliveries WHERE alert_id = ?1 ORDER BY id",
+        )
+        .bind(alert_id)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let state: i64 = r.try_get("state")?;
+            Ok(DeliveryLine {
+                channel: r.try_get("channel")?,
+                language: r.try_get("language")?,
+                address: r.try_get("address")?,
+                state: match state {
+                    0 => "queued",
+                    1 => "sending",
+                    2 => "sent",
+                    4 => "failed",
+                    other => {
+                        return Err(StoreError::Corrupt(format!("deliveries.state: {other}")));
+                    }
+                },
+                attempts: r.try_get::<i64, _>("attempts")? as u32,
+                possible_duplicate: r.try_get::<i64, _>("possible_dup")? != 0,
+                error: r.try_get("error")?,
             })
         })
         .collect()

@@ -30,6 +30,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/alerts/{id}/reject", post(reject))
         .route("/api/alerts/{id}/release", post(release))
         .route("/api/alerts/{id}/follow-up", post(follow_up))
+        .route("/api/alerts/{id}/progress", get(progress))
+        .route("/api/alerts/{id}/deliveries.csv", get(deliveries_csv))
         .route("/api/templates", get(templates))
 }
 
@@ -427,4 +429,124 @@ async fn templates(_staff: Staff) -> Json<serde_json::Value> {
         })
         .collect();
     Json(serde_json::Value::Array(list))
+}
+
+#[derive(Serialize, PartialEq)]
+struct ChannelProgress {
+    channel: String,
+    queued: u64,
+    sending: u64,
+    sent: u64,
+    failed: u64,
+    possible_duplicates: u64,
+}
+
+async fn counts(state: &AppState, id: i64) -> Result<Vec<ChannelProgress>, ApiError> {
+    Ok(state
+        .store
+        .deliveries()
+        .delivery_counts(id)
+        .await?
+        .into_iter()
+        .map(|c| ChannelProgress {
+            channel: c.channel,
+            queued: c.queued,
+            sending: c.sending,
+            sent: c.sent,
+            failed: c.failed,
+            possible_duplicates: c.possible_duplicates,
+        })
+        .collect())
+}
+
+/// Live progress of a released alert per channel, as server-sent events: one
+/// `progress` event when the counts change, and `done` once nothing is pending.
+async fn progress(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    alert_of(&state, &staff, id).await?;
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let stream = futures_util::stream::unfold(
+        (state, None::<String>, false),
+        move |(state, last, finished)| async move {
+            if finished {
+                return None;
+            }
+            loop {
+                let now = match counts(&state, id).await {
+                    Ok(c) => c,
+                    Err(_) => return None,
+                };
+                let done = now.iter().all(|c| c.queued + c.sending == 0);
+                let json = serde_json::to_string(&now).unwrap_or_default();
+                if last.as_deref() != Some(json.as_str()) || done {
+                    let event = Event::default()
+                        .event(if done { "done" } else { "progress" })
+                        .data(json.clone());
+                    return Some((
+                        Ok::<_, std::convert::Infallible>(event),
+                        (state, Some(json), done),
+                    ));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// The final delivery report: one line per message with its outcome. It holds
+/// contact details, so reading it is audited.
+async fn deliveries_csv(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    let a = alert_of(&state, &staff, id).await?;
+    let rows = state.store.deliveries().delivery_report(id).await?;
+    audit(
+        &state,
+        staff
+            .record("alert.delivery_report", Outcome::Success)
+            .territory(a.territory)
+            .target(format!("alert:{id}"))
+            .detail(format!("{} rows", rows.len())),
+    )
+    .await?;
+    let mut csv =
+        String::from("channel,language,address,state,attempts,possible_duplicate,error\n");
+    for r in rows {
+        let field = |s: &str| {
+            if s.contains([',', '"', '\n']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_owned()
+            }
+        };
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            r.channel,
+            r.language,
+            field(&r.address),
+            r.state,
+            r.attempts,
+            r.possible_duplicate,
+            field(r.error.as_deref().unwrap_or(""))
+        ));
+    }
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"alert-{id}-deliveries.csv\""),
+            ),
+        ],
+        csv,
+    ))
 }
