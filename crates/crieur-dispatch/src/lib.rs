@@ -62,13 +62,21 @@ pub async fn run(
         );
     }
     loop {
-        let sent = round(&store, outbox.as_ref()).await?;
-        if sent == 0 {
-            tokio::select! {
-                () = wake.notified() => {}
-                () = stop.notified() => return Ok(()),
-                () = tokio::time::sleep(IDLE) => {}
+        let pause = match round(&store, outbox.as_ref()).await {
+            Ok(0) => IDLE,
+            Ok(_) => Duration::ZERO,
+            Err(e) => {
+                // A storage hiccup must not end sending for the life of the
+                // process: wait a little and try again.
+                tracing::error!(error = %e, "a dispatch round failed; retrying");
+                Duration::from_secs(1)
             }
+        };
+        tokio::select! {
+            biased;
+            () = stop.notified() => return Ok(()),
+            () = wake.notified(), if !pause.is_zero() => {}
+            () = tokio::time::sleep(pause) => {}
         }
     }
 }

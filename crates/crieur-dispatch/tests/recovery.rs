@@ -53,6 +53,7 @@ async fn released_alert(store: &Store, recipients: usize) -> i64 {
         .release_alert(
             id,
             &Release {
+                fingerprint: "f".into(),
                 from: AlertState::Draft,
                 approver: None,
                 by: account.id,
@@ -132,6 +133,7 @@ async fn a_release_that_fails_stores_no_plan() {
         .release_alert(
             alert,
             &Release {
+                fingerprint: "f".into(),
                 from: AlertState::Draft,
                 approver: None,
                 by: 1,

@@ -263,6 +263,24 @@ impl Composition {
                     problems.push(Problem::new(field(f), "alert.required", ""));
                 }
             }
+            // Control characters break the XML of CAP and Atom, and the handsets.
+            for (f, v) in [
+                ("event", &t.event),
+                ("headline", &t.headline),
+                ("instruction", &t.instruction),
+                ("description", &t.description),
+                ("sms", &t.sms),
+                ("voice", &t.voice),
+                ("email_subject", &t.email_subject),
+                ("email_body", &t.email_body),
+                ("cell_broadcast", &t.cell_broadcast),
+            ] {
+                if v.chars()
+                    .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+                {
+                    problems.push(Problem::new(field(f), "alert.bad_characters", ""));
+                }
+            }
             // A template's placeholder left in a public warning is a mistake.
             for (f, v) in [
                 ("headline", &t.headline),

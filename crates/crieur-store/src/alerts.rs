@@ -93,6 +93,8 @@ pub struct StoredAlert {
 /// What a release records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Release {
+    /// The content released: the release fails if the alert changed since.
+    pub fingerprint: String,
     /// The state the alert leaves: draft, or pending when approved.
     pub from: AlertState,
     /// The approver and their comment, when a second person decided.

@@ -92,6 +92,17 @@ pub(crate) struct TextFigures {
     pub cell_broadcast_pages: Option<usize>,
 }
 
+/// A transition refused by the state the alert is in answers 409 with `key`;
+/// any other storage failure stays what it is.
+pub(crate) fn conflict(key: &'static str) -> impl Fn(crieur_store::StoreError) -> ApiError {
+    move |e| match e {
+        crieur_store::StoreError::Conflict(_) | crieur_store::StoreError::NotFound => {
+            ApiError::Conflict(key)
+        }
+        other => ApiError::Store(other),
+    }
+}
+
 fn problems(list: Vec<alert::Problem>) -> ApiError {
     ApiError::Problems(
         list.into_iter()
@@ -112,7 +123,7 @@ fn status_of(s: &str) -> Result<Status, ApiError> {
 }
 
 /// Applies the access rule for `action` on `territory`; a refusal is audited.
-async fn allowed(
+pub(crate) async fn allowed(
     state: &AppState,
     staff: &Staff,
     action: Action,
@@ -370,6 +381,19 @@ pub(crate) async fn create(
         return Err(ApiError::Conflict("alert.incident_closed"));
     }
     let (_, target, _) = checked(state, staff, draft).await?;
+    if let Some((original, _)) = follow_up {
+        // A follow-up says something new: resending the original's texts as an
+        // update or a cancellation would repeat the warning to everyone.
+        let same = serde_json::from_str::<Composition>(&original.composition)
+            .is_ok_and(|o| o.texts == draft.composition.texts);
+        if same {
+            return Err(ApiError::Problems(vec![(
+                "composition.texts".into(),
+                "alert.follow_up_same_text",
+                String::new(),
+            )]));
+        }
+    }
     let host = &state.settings.alerts.sender;
     let new = NewAlert {
         incident_id,
@@ -381,7 +405,8 @@ pub(crate) async fn create(
             .as_str()
             .to_owned(),
         references_id: follow_up.map(|(a, _)| a.id),
-        test_group: draft.test_group,
+        // A follow-up to a test-group exercise stays within the test group.
+        test_group: draft.test_group || follow_up.is_some_and(|(o, _)| o.test_group),
         composition: serde_json::to_string(&draft.composition).unwrap_or_default(),
         area: serde_json::to_string(&alert::specs_of(&target)).unwrap_or_default(),
         fingerprint: fingerprint(draft, &target),
@@ -406,6 +431,11 @@ pub(crate) async fn edit(
     draft: &Draft,
 ) -> Result<(), ApiError> {
     allowed(state, staff, Action::DraftAlert, alert.territory).await?;
+    // Only the author edits a draft: whoever approves must not have written it,
+    // and the area is checked against the author's jurisdiction.
+    if alert.author_id != staff.principal.account_id {
+        return Err(ApiError::Forbidden("alert.author_only"));
+    }
     let (_, target, _) = checked(state, staff, draft).await?;
     state
         .store
@@ -419,7 +449,7 @@ pub(crate) async fn edit(
             draft.test_group,
         )
         .await
-        .map_err(|_| ApiError::Conflict("alert.not_editable"))
+        .map_err(conflict("alert.not_editable"))
 }
 
 /// The stored alert read back into its parts.
@@ -469,7 +499,7 @@ pub(crate) async fn submit(
         .alerts()
         .submit_alert(a.id)
         .await
-        .map_err(|_| ApiError::Conflict("alert.not_draft"))?;
+        .map_err(conflict("alert.not_draft"))?;
     audit(
         state,
         staff
@@ -496,7 +526,7 @@ pub(crate) async fn reject(
         .alerts()
         .reject_alert(a.id, staff.principal.account_id, comment)
         .await
-        .map_err(|_| ApiError::Conflict("alert.not_pending"))?;
+        .map_err(conflict("alert.not_pending"))?;
     audit(
         state,
         staff
@@ -575,6 +605,7 @@ pub(crate) async fn release(
     let sent = cap_time(now);
     let (texts, deliveries) = plan(state, &parsed).await?;
     let release = Release {
+        fingerprint: a.fingerprint.clone(),
         from: a.state,
         approver: approving.then(|| {
             (
@@ -592,7 +623,7 @@ pub(crate) async fn release(
     alerts
         .release_alert(a.id, &release)
         .await
-        .map_err(|_| ApiError::Conflict("alert.not_releasable"))?;
+        .map_err(conflict("alert.not_releasable"))?;
     audit(
         state,
         staff

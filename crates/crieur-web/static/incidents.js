@@ -36,18 +36,6 @@
         if (!comment().trim()) { status.textContent = d.reason; return; }
         reply = await api("POST", `/api/alerts/${id}/reject`, { comment: comment() });
         break;
-      case "cancel": {
-        // A Cancel carries the original's area and texts, and references it.
-        const original = await api("GET", `/api/alerts/${id}`);
-        if (!original.ok) { fail(original); return; }
-        const o = original.json;
-        const made = await api("POST", `/api/alerts/${id}/follow-up`, {
-          msg_type: "Cancel", status: o.status, composition: o.composition, area: o.area,
-        });
-        if (!made.ok) { fail(made); return; }
-        reply = await api("POST", `/api/alerts/${made.json.id}/release`, { confirm_repeat: true });
-        break;
-      }
       case "all-clear": {
         // An Update from the all-clear template, in the original's languages,
         // for the same area.

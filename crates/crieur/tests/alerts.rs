@@ -322,6 +322,15 @@ async fn a_mayor_warns_her_municipality_only_each_person_once_in_their_language(
         .expect("valid CAP from the command line");
     assert_eq!(exported, cap);
 
+    // A follow-up repeating the original's texts would warn everyone again.
+    let mut same = draft("Exercise", "Incendie: restez a l'interieur.", liege());
+    same["msg_type"] = json!("Cancel");
+    let (status, v) = mayor
+        .post(&format!("/api/alerts/{id}/follow-up"), same)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["problems"][0]["error"], "alert.follow_up_same_text");
+
     // Cancel: a new message referencing the original.
     let mut cancel = draft("Exercise", "Fin de l'exercice.", liege());
     cancel["msg_type"] = json!("Cancel");
@@ -442,6 +451,18 @@ async fn national_alerts_need_a_second_person() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    // Only its author edits it: an approver must not have written it.
+    let (status, v) = second
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/alerts/{other}"),
+            &draft("Actual", "Texte du second.", country.clone()),
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("alert.author_only"))
+    );
     let (status, _) = first
         .send(
             reqwest::Method::PUT,
@@ -758,9 +779,51 @@ async fn an_exercise_can_be_kept_to_the_test_group() {
         member.iter().any(|t| t.starts_with("EXERCICE - ")),
         "{member:?}"
     );
+    // Wait until every planned message is accounted for before looking for absences.
+    let mut counts = Vec::new();
+    for _ in 0..50 {
+        counts = app
+            .store
+            .deliveries()
+            .delivery_counts(id)
+            .await
+            .expect("counts");
+        if counts.first().is_some_and(|c| c.queued + c.sending == 0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        (counts.len(), counts[0].sent),
+        (1, 1),
+        "one message planned and sent: {counts:?}"
+    );
     let other = sms_to(&app, "+32470000022").await;
     assert!(
         other.iter().all(|t| !t.contains("EXERCICE")),
         "not in the test group: {other:?}"
+    );
+    // Not public, and its follow-ups stay within the test group.
+    assert_eq!(
+        app.get(&format!("/alerts/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let mut update = draft("Exercise", "Fin de l'exercice de sirene.", liege());
+    update["msg_type"] = json!("Update");
+    let (status, v) = mayor
+        .post(&format!("/api/alerts/{id}/follow-up"), update)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let follow_up = v["id"].as_i64().expect("id");
+    let stored = app
+        .store
+        .alerts()
+        .alert(follow_up)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert!(
+        stored.test_group,
+        "the follow-up stays within the test group"
     );
 }

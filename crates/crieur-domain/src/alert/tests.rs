@@ -47,6 +47,7 @@ fn every_refusal_names_its_field() {
     c.texts.insert("xx".into(), texts("x"));
     c.texts.get_mut("nl").unwrap().sms = "a".repeat(4 * 153 + 1);
     c.texts.get_mut("fr").unwrap().instruction = "Rendez-vous avant {time}.".into();
+    c.texts.get_mut("nl").unwrap().headline = "Brand\u{000b}".into();
     let fields: Vec<(String, &str)> = c
         .check(Status::Actual)
         .into_iter()
@@ -60,6 +61,7 @@ fn every_refusal_names_its_field() {
         ("texts".to_owned(), "alert.bad_language"),
         ("texts.nl.sms".to_owned(), "alert.sms_too_long"),
         ("texts.fr.instruction".to_owned(), "alert.placeholder_left"),
+        ("texts.nl.headline".to_owned(), "alert.bad_characters"),
     ] {
         assert!(fields.contains(&expected), "{expected:?} in {fields:?}");
     }

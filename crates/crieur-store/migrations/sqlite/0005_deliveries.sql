@@ -25,3 +25,5 @@ CREATE TABLE deliveries (
 ) STRICT;
 CREATE INDEX deliveries_pending ON deliveries (state) WHERE state IN (0, 1);
 CREATE INDEX deliveries_alert ON deliveries (alert_id);
+-- erasing a citizen finds their addresses in the plans
+CREATE INDEX deliveries_address ON deliveries (address);

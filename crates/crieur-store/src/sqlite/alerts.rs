@@ -262,6 +262,7 @@ impl AlertStore for SqliteStore {
 
     async fn release_alert(&self, id: i64, release: &Release) -> Result<(), StoreError> {
         let Release {
+            fingerprint,
             from,
             approver,
             by,
@@ -282,7 +283,7 @@ impl AlertStore for SqliteStore {
                              decided_at = CASE WHEN ?7 IS NULL THEN decided_at
                                           ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END,
                              decision_comment = coalesce(?8, decision_comment)
-                         WHERE id = ?1 AND state = ?2",
+                         WHERE id = ?1 AND state = ?2 AND fingerprint = ?9",
                     )?
                     .execute(params![
                         id,
@@ -292,7 +293,8 @@ impl AlertStore for SqliteStore {
                         sent,
                         recipients,
                         decided_by,
-                        comment
+                        comment,
+                        fingerprint
                     ])?,
                 );
                 released?;

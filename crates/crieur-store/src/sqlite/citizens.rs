@@ -283,6 +283,15 @@ impl CitizenStore for SqliteStore {
                          (SELECT DISTINCT municipality FROM citizen_addresses WHERE citizen_id = ?1)",
                 )?
                 .execute([citizen_id])?;
+                // Their contacts leave the delivery plans too: what was not sent
+                // yet is not sent, and no report shows them any more.
+                db.prepare_cached(
+                    "UPDATE deliveries SET address = 'erased',
+                         state = CASE WHEN state = 0 THEN 4 ELSE state END,
+                         error = CASE WHEN state = 0 THEN 'recipient erased' ELSE error END
+                     WHERE address IN (SELECT value FROM citizen_contacts WHERE citizen_id = ?1)",
+                )?
+                .execute([citizen_id])?;
                 let deleted = db
                     .prepare_cached("DELETE FROM citizens WHERE id = ?1")?
                     .execute([citizen_id])?;

@@ -2,7 +2,7 @@ use super::SqliteStore;
 use crate::{
     ClaimedDelivery, DeliveryCounts, DeliveryLine, DeliveryOutcome, DeliveryStore, StoreError,
 };
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use sqlx::Row;
 
 #[async_trait::async_trait]
@@ -36,13 +36,21 @@ impl DeliveryStore for SqliteStore {
                 )?;
                 let mut out = Vec::with_capacity(claimed.len());
                 for (id, alert_id, channel, language, address) in claimed {
-                    let (subject, body) = text
+                    let found = text
                         .query_row(params![alert_id, channel, language], |r| {
                             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
                         })
-                        .map_err(|e| {
-                            StoreError::Corrupt(format!("delivery {id} has no text: {e}"))
-                        })?;
+                        .optional()?;
+                    let Some((subject, body)) = found else {
+                        // A defect, never to block the queue: this one fails.
+                        tracing::error!(delivery = id, "a delivery has no text; it fails");
+                        db.prepare_cached(
+                            "UPDATE deliveries SET state = 4, error = 'no text for this channel and language'
+                             WHERE id = ?1",
+                        )?
+                        .execute([id])?;
+                        continue;
+                    };
                     out.push(ClaimedDelivery {
                         id,
                         alert_id,

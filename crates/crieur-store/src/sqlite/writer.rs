@@ -108,38 +108,45 @@ fn run(conn: Connection, mut queue: mpsc::UnboundedReceiver<Job>) {
             }
             continue;
         }
+        // Once anything goes wrong below the level of one request, nothing of
+        // the batch is committed: every request hears why.
+        let mut aborted: Option<String> = None;
         for job in batch.drain(..) {
-            let (ok, completion) = match conn.execute_batch("SAVEPOINT request") {
-                Ok(()) => {
-                    let (ok, completion) = job(Ok(&conn));
-                    let end = if ok {
-                        "RELEASE request"
-                    } else {
-                        "ROLLBACK TO request; RELEASE request"
-                    };
-                    match conn.execute_batch(end) {
-                        Ok(()) => (ok, completion),
-                        Err(e) => {
-                            tracing::error!(error = %e, "the writer could not end a savepoint");
-                            (false, completion)
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "the writer could not open a savepoint");
-                    fail(job, &e.to_string());
-                    continue;
-                }
+            if let Some(reason) = &aborted {
+                fail(job, reason);
+                continue;
+            }
+            if let Err(e) = conn.execute_batch("SAVEPOINT request") {
+                let reason = format!("the writer could not open a savepoint: {e}");
+                fail(job, &reason);
+                aborted = Some(reason);
+                continue;
+            }
+            let (ok, completion) = job(Ok(&conn));
+            completions.push(completion);
+            let end = if ok {
+                "RELEASE request"
+            } else {
+                "ROLLBACK TO request; RELEASE request"
             };
-            completions.push((ok, completion));
+            if let Err(e) = conn.execute_batch(end) {
+                aborted = Some(format!("the writer could not end a savepoint: {e}"));
+            } else if conn.is_autocommit() {
+                // SQLite rolled the whole transaction back (disk full, I/O error).
+                aborted = Some("the database abandoned the transaction".into());
+            }
         }
-        let committed = conn.execute_batch("COMMIT");
-        let failed = committed.as_ref().err().map(ToString::to_string);
+        let failed = match aborted {
+            Some(reason) => Some(reason),
+            None => conn.execute_batch("COMMIT").err().map(|e| e.to_string()),
+        };
         if let Some(reason) = &failed {
-            tracing::error!(error = %reason, "the writer could not commit; the batch is rolled back");
-            let _ = conn.execute_batch("ROLLBACK");
+            tracing::error!(error = %reason, "the writer rolled a batch back");
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
         }
-        for (_, completion) in completions.drain(..) {
+        for completion in completions.drain(..) {
             completion(failed.as_deref());
         }
     }

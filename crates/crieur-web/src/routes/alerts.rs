@@ -107,6 +107,7 @@ async fn incidents(
     staff: Staff,
 ) -> Result<Json<Vec<IncidentOut>>, ApiError> {
     let own = staff.principal.territory;
+    alerts::allowed(&state, &staff, Action::DraftAlert, own).await?;
     let list = state.store.alerts().incidents(500).await?;
     Ok(Json(
         list.into_iter()
@@ -134,6 +135,8 @@ async fn incident_of(
     {
         return Err(ApiError::not_found("error.not_found", &[]));
     }
+    // Alerts and their recipients are for those who may write alerts.
+    alerts::allowed(state, staff, Action::DraftAlert, incident.territory).await?;
     Ok(incident)
 }
 
@@ -178,7 +181,7 @@ async fn close_incident(
         .alerts()
         .close_incident(id, staff.principal.account_id)
         .await
-        .map_err(|_| ApiError::Conflict("alert.incident_closed"))?;
+        .map_err(alerts::conflict("alert.incident_closed"))?;
     audit(
         &state,
         staff
@@ -289,6 +292,7 @@ async fn alert_of(state: &AppState, staff: &Staff, id: i64) -> Result<StoredAler
     {
         return Err(ApiError::not_found("error.not_found", &[]));
     }
+    alerts::allowed(state, staff, Action::DraftAlert, a.territory).await?;
     Ok(a)
 }
 

@@ -31,7 +31,8 @@ async fn released(state: &AppState, id: &str) -> Result<StoredAlert, ApiError> {
         .parse()
         .map_err(|_| ApiError::not_found("error.not_found", &[]))?;
     match state.store.alerts().alert(id).await? {
-        Some(a) if a.state == AlertState::Released => Ok(a),
+        // An exercise kept to the test group is not public.
+        Some(a) if a.state == AlertState::Released && !a.test_group => Ok(a),
         _ => Err(ApiError::not_found("error.not_found", &[])),
     }
 }
@@ -59,7 +60,8 @@ fn escape(s: &str) -> String {
 /// its CAP message (the usual way CAP is published).
 async fn feed(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let base = state.settings.public_url.trim_end_matches('/').to_owned();
-    let alerts = state.store.alerts().released_alerts(50).await?;
+    let mut alerts = state.store.alerts().released_alerts(50).await?;
+    alerts.retain(|a| !a.test_group);
     let updated = alerts
         .first()
         .and_then(|a| a.sent.clone())
@@ -204,6 +206,7 @@ async fn list(
     let alerts = state.store.alerts().released_alerts(50).await?;
     let items = alerts
         .iter()
+        .filter(|a| !a.test_group)
         .filter_map(|a| {
             let parsed = parse(&state, a).ok()?;
             let written = parsed.composition.languages();
