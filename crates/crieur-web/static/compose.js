@@ -49,14 +49,18 @@
     for (const c of text) units += c.codePointAt(0) > 0xffff ? 2 : 1;
     return { enc: "UCS-2", n: units, parts: units <= 70 ? 1 : Math.ceil(units / 67) };
   }
+  // The count includes the word that marks an exercise or a test, as sent.
+  const status = () => form.querySelector("input[name=status]:checked").value;
   for (const box of form.querySelectorAll("fieldset.language")) {
     const sms = box.querySelector("[data-field=sms]");
     const out = box.querySelector("output.counter");
     const update = () => {
-      const f = smsFigures(sms.value);
+      const mark = { Exercise: box.dataset.markExercise, Test: box.dataset.markTest }[status()];
+      const f = smsFigures(mark ? `${mark} - ${sms.value}` : sms.value);
       out.textContent = `${f.n} · ${f.parts} ${d.segments} · ${f.enc}`;
     };
     sms.addEventListener("input", update);
+    for (const radio of form.querySelectorAll("input[name=status]")) radio.addEventListener("change", update);
     update();
   }
 

@@ -132,6 +132,29 @@ async fn the_mayor_of_liege_draws_an_area_and_releases_an_exercise() {
         ))
         .await
         .ok();
+    // The live counter counts the SMS as it will leave, marked as an exercise.
+    let typed: String = serde_json::from_value(
+        c.execute(
+            "const sms = document.getElementById('fr-sms');
+             return 'EXERCICE - ' + sms.value;",
+            vec![],
+        )
+        .await
+        .expect("sms text"),
+    )
+    .expect("a string");
+    let counter = c
+        .find(Locator::Id("fr-sms-count"))
+        .await
+        .expect("counter")
+        .text()
+        .await
+        .expect("text");
+    let expected = crieur_domain::sms::analyse(&typed);
+    assert!(
+        counter.starts_with(&format!("{} · {} ", expected.units, expected.segments)),
+        "{counter} for {typed:?}"
+    );
     // Only the drawn polygon: no territory code.
     c.find(Locator::Id("codes"))
         .await

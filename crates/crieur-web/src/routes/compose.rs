@@ -26,6 +26,15 @@ pub(crate) struct Choice {
     pub label: String,
 }
 
+/// A language of the composer, with the words that mark an exercise or a test
+/// in it (the domain's, so the live counter counts what will be sent).
+pub(crate) struct LanguageChoice {
+    pub value: String,
+    pub label: String,
+    pub exercise: &'static str,
+    pub test: &'static str,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "compose.html")]
 struct ComposePage {
@@ -35,7 +44,7 @@ struct ComposePage {
     territory_name: String,
     incidents: Vec<Choice>,
     templates: Vec<Choice>,
-    languages: Vec<Choice>,
+    languages: Vec<LanguageChoice>,
     public_url: String,
     categories: &'static [&'static str],
     urgencies: &'static [&'static str],
@@ -68,11 +77,14 @@ async fn compose(
             label: t.texts(lang).event.clone(),
         })
         .collect();
+    let mark = |status, l| crieur_domain::alert::mark(status, l).unwrap_or_default();
     let languages = Language::ALL
         .iter()
-        .map(|l| Choice {
+        .map(|l| LanguageChoice {
             value: l.code().to_owned(),
             label: l.endonym().to_owned(),
+            exercise: mark(crieur_domain::cap::Status::Exercise, *l),
+            test: mark(crieur_domain::cap::Status::Test, *l),
         })
         .collect();
     Ok(ComposePage {
