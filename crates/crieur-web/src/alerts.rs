@@ -6,7 +6,7 @@
 //! outbox (the device simulator in the demo); nothing here is durable delivery.
 
 use crate::AppState;
-use crate::audience::count;
+use crate::audience::{channels_of, count};
 use crate::auth::{Staff, audit, now};
 use crate::error::ApiError;
 use crieur_domain::Language;
@@ -289,24 +289,6 @@ fn in_test_group(state: &AppState, contact: &str) -> bool {
         .test_group
         .iter()
         .any(|c| c == contact)
-}
-
-/// The channels a verified contact receives an alert on.
-fn channels_of(k: &crieur_store::StoredContact) -> Vec<Channel> {
-    if k.verified_at.is_none() {
-        return Vec::new();
-    }
-    if k.kind == "email" {
-        return vec![Channel::Email];
-    }
-    let mut c = Vec::new();
-    if k.sms {
-        c.push(Channel::Sms);
-    }
-    if k.voice || !k.sms {
-        c.push(Channel::Voice);
-    }
-    c
 }
 
 /// The test group's citizens among those an alert reaches.

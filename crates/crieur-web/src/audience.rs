@@ -22,15 +22,14 @@ pub struct Reach {
 
 impl Reach {
     pub(crate) fn of(c: &Citizen) -> Reach {
-        let verified = c.contacts.iter().filter(|k| k.verified_at.is_some());
         let (mut sms, mut voice, mut email) = (0u8, 0u8, 0u8);
-        for k in verified {
-            if k.kind == "email" {
-                email = email.saturating_add(1);
-            } else {
-                sms = sms.saturating_add(u8::from(k.sms));
-                voice = voice.saturating_add(u8::from(k.voice || !k.sms));
-            }
+        for channel in c.contacts.iter().flat_map(channels_of) {
+            let n = match channel {
+                Channel::Sms => &mut sms,
+                Channel::Voice => &mut voice,
+                Channel::Email | Channel::CellBroadcast => &mut email,
+            };
+            *n = n.saturating_add(1);
         }
         Reach {
             language: c.language.parse().unwrap_or(Language::Fr),
@@ -48,6 +47,26 @@ impl Reach {
             Channel::CellBroadcast => 0,
         })
     }
+}
+
+/// The channels a contact receives alerts on: none until verified; e-mail for
+/// an address; SMS when chosen, and a voice call when chosen or for a line that
+/// takes no SMS (landlines).
+pub(crate) fn channels_of(k: &crieur_store::StoredContact) -> Vec<Channel> {
+    if k.verified_at.is_none() {
+        return Vec::new();
+    }
+    if k.kind == "email" {
+        return vec![Channel::Email];
+    }
+    let mut c = Vec::new();
+    if k.sms {
+        c.push(Channel::Sms);
+    }
+    if k.voice || !k.sms {
+        c.push(Channel::Voice);
+    }
+    c
 }
 
 #[derive(Debug, Default)]

@@ -11,6 +11,32 @@ fn nis(s: String, table: &str) -> Result<NisCode, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("{table}: {e}")))
 }
 
+fn contact(k: &sqlx::sqlite::SqliteRow) -> Result<StoredContact, StoreError> {
+    Ok(StoredContact {
+        id: k.try_get("id")?,
+        kind: k.try_get("kind")?,
+        value: k.try_get("value")?,
+        line: k.try_get("line")?,
+        sms: k.try_get("sms")?,
+        voice: k.try_get("voice")?,
+        verified_at: k.try_get("verified_at")?,
+        verified_by: k.try_get("verified_by")?,
+    })
+}
+
+fn address(a: &sqlx::sqlite::SqliteRow) -> Result<StoredAddress, StoreError> {
+    Ok(StoredAddress {
+        label: a.try_get("label")?,
+        street: a.try_get("street")?,
+        house_number: a.try_get("house_number")?,
+        postcode: a.try_get("postcode")?,
+        municipality: nis(a.try_get("municipality")?, "citizen_addresses")?,
+        lon: a.try_get("lon")?,
+        lat: a.try_get("lat")?,
+        placed: a.try_get("placed")?,
+    })
+}
+
 #[async_trait::async_trait]
 impl CitizenStore for SqliteStore {
     async fn register_citizen(&self, c: &NewCitizen) -> Result<(i64, Vec<i64>), StoreError> {
@@ -96,18 +122,7 @@ impl CitizenStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?
         .into_iter()
-        .map(|k| {
-            Ok(StoredContact {
-                id: k.try_get("id")?,
-                kind: k.try_get("kind")?,
-                value: k.try_get("value")?,
-                line: k.try_get("line")?,
-                sms: k.try_get("sms")?,
-                voice: k.try_get("voice")?,
-                verified_at: k.try_get("verified_at")?,
-                verified_by: k.try_get("verified_by")?,
-            })
-        })
+        .map(|k| contact(&k))
         .collect::<Result<Vec<_>, StoreError>>()?;
         let addresses = sqlx::query(
             "SELECT label, street, house_number, postcode, municipality, lon, lat, placed
@@ -117,18 +132,7 @@ impl CitizenStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?
         .into_iter()
-        .map(|a| {
-            Ok(StoredAddress {
-                label: a.try_get("label")?,
-                street: a.try_get("street")?,
-                house_number: a.try_get("house_number")?,
-                postcode: a.try_get("postcode")?,
-                municipality: nis(a.try_get("municipality")?, "citizen_addresses")?,
-                lon: a.try_get("lon")?,
-                lat: a.try_get("lat")?,
-                placed: a.try_get("placed")?,
-            })
-        })
+        .map(|a| address(&a))
         .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Some(Citizen {
             id: r.try_get("id")?,
@@ -374,16 +378,7 @@ impl CitizenStore for SqliteStore {
         {
             let owner: i64 = k.try_get("citizen_id")?;
             if let Some(&i) = position.get(&owner) {
-                citizens[i].contacts.push(StoredContact {
-                    id: k.try_get("id")?,
-                    kind: k.try_get("kind")?,
-                    value: k.try_get("value")?,
-                    line: k.try_get("line")?,
-                    sms: k.try_get("sms")?,
-                    voice: k.try_get("voice")?,
-                    verified_at: k.try_get("verified_at")?,
-                    verified_by: k.try_get("verified_by")?,
-                });
+                citizens[i].contacts.push(contact(&k)?);
             }
         }
         for a in sqlx::query(
@@ -395,16 +390,7 @@ impl CitizenStore for SqliteStore {
         {
             let owner: i64 = a.try_get("citizen_id")?;
             if let Some(&i) = position.get(&owner) {
-                citizens[i].addresses.push(StoredAddress {
-                    label: a.try_get("label")?,
-                    street: a.try_get("street")?,
-                    house_number: a.try_get("house_number")?,
-                    postcode: a.try_get("postcode")?,
-                    municipality: nis(a.try_get("municipality")?, "citizen_addresses")?,
-                    lon: a.try_get("lon")?,
-                    lat: a.try_get("lat")?,
-                    placed: a.try_get("placed")?,
-                });
+                citizens[i].addresses.push(address(&a)?);
             }
         }
         Ok(citizens)
