@@ -3,7 +3,7 @@
 //! sent so a page can show it. It is labelled as a simulation wherever it appears
 //! and is never used when real providers are configured.
 
-use crate::{ChannelError, Outbound, Outbox};
+use crate::{Accepted, ChannelError, Envelope, Outbound, Provider};
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -61,9 +61,9 @@ impl DeviceSimulator {
     }
 }
 
-#[async_trait::async_trait]
-impl Outbox for DeviceSimulator {
-    async fn send(&self, message: Outbound) -> Result<(), ChannelError> {
+impl DeviceSimulator {
+    /// Keeps a message as if a phone or mailbox had received it.
+    pub fn receive(&self, message: Outbound) {
         let mut guard = self
             .inner
             .lock()
@@ -78,7 +78,37 @@ impl Outbox for DeviceSimulator {
         while guard.1.len() > self.capacity {
             guard.1.pop_front();
         }
-        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for DeviceSimulator {
+    fn name(&self) -> &str {
+        "simulator"
+    }
+
+    fn channels(&self) -> &'static [&'static str] {
+        &["sms", "voice", "email", "operator"]
+    }
+
+    fn concurrency(&self) -> usize {
+        64
+    }
+
+    fn rate(&self) -> Option<f64> {
+        None
+    }
+
+    fn ready(&self) -> bool {
+        true
+    }
+
+    async fn send(&self, envelope: &Envelope) -> Result<Accepted, ChannelError> {
+        self.receive(envelope.message.clone());
+        Ok(Accepted {
+            references: vec![format!("sim-{}", envelope.delivery)],
+            reach: None,
+        })
     }
 }
 
@@ -90,9 +120,12 @@ mod tests {
     async fn keeps_the_latest_messages_newest_first() {
         let sim = DeviceSimulator::new(2);
         for i in 0..3 {
-            sim.send(Outbound::Sms {
-                to: format!("+3247012345{i}"),
-                text: format!("code {i}"),
+            sim.send(&Envelope {
+                delivery: i,
+                message: Outbound::Sms {
+                    to: format!("+3247012345{i}"),
+                    text: format!("code {i}"),
+                },
             })
             .await
             .expect("accepted");
