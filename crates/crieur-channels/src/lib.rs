@@ -36,7 +36,10 @@ pub enum Outbound {
     },
     /// An alert for a mobile operator's location-based SMS / cell broadcast:
     /// `to` names the configured operator, `cap` is the CAP 1.2 document.
-    Operator { to: String, cap: String },
+    Operator {
+        to: String,
+        cap: String,
+    },
 }
 
 impl fmt::Debug for Outbound {
@@ -141,6 +144,10 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// Whether it can take messages now (bound, connected); the engine sends to
     /// the next provider of the channel while it cannot.
     fn ready(&self) -> bool;
+    /// Whether it reports delivery receipts for the references it returns.
+    fn receipts(&self) -> bool {
+        false
+    }
     /// Sends one message.
     async fn send(&self, envelope: &Envelope) -> Result<Accepted, ChannelError>;
 }

@@ -1,23 +1,87 @@
-//! Durable fan-out of a released alert: the plan is stored with the release;
-//! this loop claims queued deliveries in batches, hands each to its channel and
-//! records the outcomes in batches.
+//! Durable fan-out: released alerts' deliveries and single messages
+//! (verification codes) are claimed in batches from the store, handed to the
+//! providers of their channel, and their outcomes and receipts recorded in
+//! batches.
 //!
 //! Nothing here may drop or silently duplicate a message: a delivery is claimed
-//! (durably) before it leaves, so after a crash the only uncertain ones are those
-//! claimed and not yet recorded. They are sent again and counted as possibly
-//! duplicated. Provider rate limits, retries, failover and receipts come with the
-//! SMPP and SMTP connectors.
+//! (durably) before it leaves, so after a crash the only uncertain ones are
+//! those claimed and not yet recorded. They are sent again and counted as
+//! possibly duplicated. Each channel has its own lane: a provider's trouble
+//! (throttling, a lost connection) slows or moves only that lane.
 
-use crieur_channels::{Outbound, Outbox};
-use crieur_store::{ClaimedDelivery, DeliveryOutcome, Store, StoreError};
+mod flusher;
+mod lane;
+mod message;
+mod pace;
+mod stopping;
+
+pub use message::{html_of, message};
+
+use crieur_channels::{Provider, Receipt, ReceiptSink};
+use crieur_store::{Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc, oneshot};
 
-/// Deliveries claimed at once: the most that may be sent twice after a crash.
-pub const CLAIM_BATCH: u32 = 256;
-/// How long the loop sleeps when nothing is queued and nobody wakes it.
-const IDLE: Duration = Duration::from_secs(2);
+/// The channels the engine knows; a channel with no provider fails its
+/// deliveries with a clear reason instead of keeping them queued forever.
+pub const CHANNELS: [&str; 4] = ["sms", "voice", "email", "operator"];
+
+/// How the engine retries and batches.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Attempts before a temporary failure becomes final.
+    pub max_attempts: u32,
+    /// The first retry waits about this long, each next one twice as long.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+    /// Outcomes are written together at most this long after the first.
+    pub flush_interval: Duration,
+    /// … or as soon as this many are waiting.
+    pub flush_max: usize,
+    /// The most deliveries one claim takes for one channel.
+    pub claim_max: u32,
+    /// How long a lane sleeps when nothing is due and nobody wakes it.
+    pub idle: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            max_attempts: 8,
+            backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(300),
+            flush_interval: Duration::from_millis(10),
+            flush_max: 2_000,
+            claim_max: 1_024,
+            idle: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Receipts from providers, for the engine; created with [`receipts`].
+#[derive(Debug)]
+pub struct ReceiptQueue(mpsc::Receiver<(Receipt, oneshot::Sender<bool>)>);
+
+/// A sink to give providers that report receipts, and the queue the engine
+/// reads them from.
+pub fn receipts() -> (ReceiptSink, ReceiptQueue) {
+    let (tx, rx) = mpsc::channel(8_192);
+    (tx, ReceiptQueue(rx))
+}
+
+/// The dispatch engine, ready to run.
+#[derive(Debug)]
+pub struct Dispatcher {
+    pub store: Store,
+    /// In order of preference per channel: the first ready one sends, the
+    /// next ones take over while it cannot.
+    pub providers: Vec<Arc<dyn Provider>>,
+    pub receipts: ReceiptQueue,
+    pub settings: Settings,
+    /// Notified when new deliveries are stored (a release, a code).
+    pub wake: Arc<Notify>,
+}
 
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -25,85 +89,58 @@ fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// The message a claimed delivery becomes.
-pub fn message(d: &ClaimedDelivery) -> Option<Outbound> {
-    Some(match d.channel.as_str() {
-        "sms" => Outbound::Sms {
-            to: d.address.clone(),
-            text: d.body.clone(),
-        },
-        "voice" => Outbound::Voice {
-            to: d.address.clone(),
-            language: d.language.clone(),
-            script: d.body.clone(),
-        },
-        "email" => Outbound::Email {
-            to: d.address.clone(),
-            subject: d.subject.clone(),
-            body: d.body.clone(),
-        },
-        _ => return None,
-    })
-}
-
-/// Sends what is queued until `stop` is notified; `wake` starts a round at once
-/// (a release just stored its plan).
-pub async fn run(
-    store: Store,
-    outbox: Arc<dyn Outbox>,
-    wake: Arc<Notify>,
-    stop: Arc<Notify>,
-) -> Result<(), StoreError> {
-    let recovered = store.deliveries().recover_deliveries().await?;
-    if recovered > 0 {
-        tracing::warn!(
-            recovered,
-            "deliveries claimed before a stop are sent again, counted as possibly duplicated"
-        );
-    }
-    loop {
-        let pause = match round(&store, outbox.as_ref()).await {
-            Ok(0) => IDLE,
-            Ok(_) => Duration::ZERO,
-            Err(e) => {
-                // A storage hiccup must not end sending for the life of the
-                // process: wait a little and try again.
-                tracing::error!(error = %e, "a dispatch round failed; retrying");
-                Duration::from_secs(1)
-            }
-        };
-        tokio::select! {
-            biased;
-            () = stop.notified() => return Ok(()),
-            () = wake.notified(), if !pause.is_zero() => {}
-            () = tokio::time::sleep(pause) => {}
+impl Dispatcher {
+    /// Sends until `stop` is notified, then lets what is in flight finish
+    /// (up to a few seconds) and records it.
+    pub async fn run(self, stop: Arc<Notify>) -> Result<(), StoreError> {
+        let Dispatcher {
+            store,
+            providers,
+            receipts,
+            settings,
+            wake,
+        } = self;
+        let recovered = store.deliveries().recover_deliveries().await?;
+        if recovered > 0 {
+            tracing::warn!(
+                recovered,
+                "deliveries claimed before a stop are sent again, counted as possibly duplicated"
+            );
         }
-    }
-}
-
-/// One batch: claim, send, record. Returns how many were claimed.
-pub async fn round(store: &Store, outbox: &dyn Outbox) -> Result<usize, StoreError> {
-    let claimed = store
-        .deliveries()
-        .claim_deliveries(CLAIM_BATCH, unix_now())
-        .await?;
-    if claimed.is_empty() {
-        return Ok(0);
-    }
-    let mut outcomes = Vec::with_capacity(claimed.len());
-    for d in &claimed {
-        let error = match message(d) {
-            Some(m) => outbox.send(m).await.err().map(|e| e.to_string()),
-            None => Some(format!("unknown channel {}", d.channel)),
-        };
-        if let Some(e) = &error {
-            tracing::warn!(delivery = d.id, channel = %d.channel, error = %e, "a delivery failed");
+        let (records, queue) = mpsc::unbounded_channel();
+        let flusher = tokio::spawn(flusher::run(
+            store.clone(),
+            queue,
+            receipts.0,
+            settings.clone(),
+        ));
+        let stopping = Arc::new(stopping::Stopping::default());
+        let mut lanes = Vec::new();
+        for channel in CHANNELS {
+            let serving: Vec<_> = providers
+                .iter()
+                .filter(|p| p.channels().contains(&channel))
+                .cloned()
+                .collect();
+            lanes.push(tokio::spawn(lane::run(lane::Lane {
+                channel,
+                store: store.clone(),
+                providers: serving,
+                records: records.clone(),
+                settings: settings.clone(),
+                wake: wake.clone(),
+                stopping: stopping.clone(),
+            })));
         }
-        outcomes.push(DeliveryOutcome { id: d.id, error });
+        drop(records);
+        stop.notified().await;
+        stopping.stop();
+        for l in lanes {
+            let _ = l.await;
+        }
+        // Every lane has ended and dropped its record sender: the flusher
+        // writes what is left and ends.
+        let _ = flusher.await;
+        Ok(())
     }
-    store
-        .deliveries()
-        .record_deliveries(outcomes, unix_now())
-        .await?;
-    Ok(claimed.len())
 }

@@ -110,6 +110,8 @@ pub struct Release {
     /// is sent.
     pub texts: Vec<crate::PlannedText>,
     pub deliveries: Vec<crate::PlannedDelivery>,
+    /// Where the deliveries stand in the queue.
+    pub priority: crate::Priority,
 }
 
 #[async_trait::async_trait]

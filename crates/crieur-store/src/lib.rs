@@ -23,8 +23,8 @@ pub use citizens::{
     Citizen, CitizenStore, NewCitizen, NewContact, SecretCheck, StoredAddress, StoredContact,
 };
 pub use deliveries::{
-    ClaimedDelivery, DeliveryCounts, DeliveryLine, DeliveryOutcome, DeliveryStore, PlannedDelivery,
-    PlannedText,
+    ClaimedDelivery, DeliveryCounts, DeliveryLine, DeliveryOutcome, DeliveryStore, OutcomeKind,
+    PlannedDelivery, PlannedText, Priority, ReceiptRecord, SingleMessage, state_name,
 };
 pub use error::StoreError;
 pub use sessions::{Session, SessionStore, Stage};

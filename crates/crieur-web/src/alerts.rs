@@ -2,8 +2,7 @@
 //! jurisdiction, counting recipients, the second-person approval, the safety
 //! limiter, release, and the follow-ups (update, cancel, all-clear).
 //!
-//! Until the dispatch engine lands, release hands each message straight to the
-//! outbox (the device simulator in the demo); nothing here is durable delivery.
+//! Release stores the delivery plan with the alert; crieur-dispatch sends it.
 
 use crate::AppState;
 use crate::audience::{channels_of, count};
@@ -16,7 +15,9 @@ use crieur_domain::audit::Outcome;
 use crieur_domain::cap::{self, MsgType, Status};
 use crieur_domain::credentials::{new_token, token_digest};
 use crieur_domain::targeting::Target;
-use crieur_store::{AlertState, NewAlert, PlannedDelivery, PlannedText, Release, StoredAlert};
+use crieur_store::{
+    AlertState, NewAlert, PlannedDelivery, PlannedText, Priority, Release, StoredAlert,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -601,6 +602,11 @@ pub(crate) async fn release(
         recipients: serde_json::to_string(&reckoning).unwrap_or_default(),
         texts,
         deliveries,
+        priority: if parsed.status == Status::Actual {
+            Priority::Actual
+        } else {
+            Priority::Practice
+        },
     };
     alerts
         .release_alert(a.id, &release)
@@ -627,7 +633,22 @@ pub(crate) async fn release(
             )),
     )
     .await?;
-    state.dispatch.notify_one();
+    if parsed.msg_type == MsgType::Cancel
+        && let Some(original) = a.references_id
+    {
+        // A cancelled alert stops sending what it has not sent yet.
+        let stopped = state
+            .store
+            .deliveries()
+            .cancel_deliveries(original, now)
+            .await?;
+        tracing::info!(
+            alert = original,
+            stopped,
+            "cancelled alert: pending deliveries stopped"
+        );
+    }
+    state.dispatch.notify_waiters();
     Ok(reckoning)
 }
 

@@ -344,6 +344,8 @@ pub(crate) async fn send_secret(
             to: contact.value.clone(),
             subject: tr.t("citizen.email_subject").to_owned(),
             body: tr.fmt("citizen.email_body", &[("link", &link)]),
+            html: None,
+            unsubscribe: None,
         };
         (message, token_digest(&token), LINK_TTL_SECS)
     };
@@ -356,8 +358,8 @@ pub(crate) async fn send_secret(
         tracing::error!(error = %e, "storing a verification secret failed");
         return;
     }
-    if let Err(e) = state.outbox.send(message).await {
-        tracing::error!(error = %e, channel = %contact.kind, "a verification message could not be sent");
+    if let Err(e) = state.send_message(message, lang.code()).await {
+        tracing::error!(error = %e, channel = %contact.kind, "a verification message could not be stored");
     }
 }
 
@@ -509,10 +511,12 @@ pub(crate) async fn request_access(
                 to: value.clone(),
                 subject: tr.t("citizen.access_subject").to_owned(),
                 body: tr.fmt("citizen.sms_access", &[("code", &code)]),
+                html: None,
+                unsubscribe: None,
             }
         };
-        if let Err(e) = state.outbox.send(message).await {
-            tracing::error!(error = %e, "an access code could not be sent");
+        if let Err(e) = state.send_message(message, lang.code()).await {
+            tracing::error!(error = %e, "an access code could not be stored");
         }
     }
     Ok(AccessRequest::Accepted(value))

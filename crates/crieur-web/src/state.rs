@@ -1,5 +1,5 @@
 use crate::i18n::Catalog;
-use crieur_channels::{DeviceSimulator, Outbox};
+use crieur_channels::{DeviceSimulator, Outbound};
 use crieur_domain::{Language, Territories};
 use crieur_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -100,11 +100,10 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     pub settings: Arc<WebSettings>,
     pub catalog: &'static Catalog,
-    /// Where verification codes and links are handed over for sending.
-    pub outbox: Arc<dyn Outbox>,
     /// The device simulator, when it stands in for real channels (demo, tests).
     pub simulator: Option<Arc<DeviceSimulator>>,
-    /// Wakes the dispatcher when a release has stored its plan.
+    /// Wakes the dispatcher when deliveries were stored (a release's plan, a
+    /// verification code).
     pub dispatch: Arc<tokio::sync::Notify>,
     /// Registered people and addresses, in memory, for targeting.
     pub audience: Arc<crate::audience::Audience>,
@@ -127,7 +126,6 @@ impl AppState {
         store: Store,
         metrics: Option<PrometheusHandle>,
         settings: WebSettings,
-        outbox: Arc<dyn Outbox>,
         simulator: Option<Arc<DeviceSimulator>>,
     ) -> AppState {
         AppState {
@@ -136,11 +134,42 @@ impl AppState {
             metrics,
             settings: Arc::new(settings),
             catalog: Catalog::get(),
-            outbox,
             simulator,
             audience: Arc::default(),
             dispatch: Arc::default(),
             last_sweep: Arc::default(),
         }
+    }
+}
+
+impl AppState {
+    /// Hands a single message (a verification code or link) to the dispatch
+    /// engine, ahead of alerts: stored first, so a restart does not lose it.
+    pub async fn send_message(
+        &self,
+        message: Outbound,
+        language: &str,
+    ) -> Result<(), crieur_store::StoreError> {
+        let channel = message.channel().to_owned();
+        let (address, subject, body) = match message {
+            Outbound::Sms { to, text } => (to, String::new(), text),
+            Outbound::Voice { to, script, .. } => (to, String::new(), script),
+            Outbound::Email {
+                to, subject, body, ..
+            } => (to, subject, body),
+            Outbound::Operator { to, cap } => (to, String::new(), cap),
+        };
+        self.store
+            .deliveries()
+            .enqueue_messages(vec![crieur_store::SingleMessage {
+                channel,
+                language: language.to_owned(),
+                address,
+                subject,
+                body,
+            }])
+            .await?;
+        self.dispatch.notify_waiters();
+        Ok(())
     }
 }

@@ -135,8 +135,15 @@ async fn main() -> anyhow::Result<()> {
                 let t1 = Instant::now();
                 let token = created["token"].as_str().unwrap_or_default().to_owned();
                 let contact = created["contacts"][0]["id"].as_i64().unwrap_or_default();
-                let code: String = simulator
-                    .latest(&number)
+                // The code goes through the dispatch engine: wait for it to
+                // reach the simulated phone (this wait counts in the figures).
+                let mut latest = simulator.latest(&number);
+                let waited = Instant::now();
+                while latest.is_none() && waited.elapsed() < Duration::from_secs(10) {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    latest = simulator.latest(&number);
+                }
+                let code: String = latest
                     .map(|m| match &m.message {
                         crieur_channels::Outbound::Sms { text, .. } => text.clone(),
                         _ => String::new(),

@@ -3,7 +3,8 @@
 
 use crate::config::Config;
 use anyhow::Context;
-use crieur_channels::{DeviceSimulator, NoChannel, Outbox};
+use crieur_channels::{DeviceSimulator, Provider, ReceiptSink};
+use crieur_dispatch::Dispatcher;
 use crieur_domain::Territories;
 use crieur_domain::territory::{Boundary, geometry_from_geojson};
 use crieur_store::Store;
@@ -109,20 +110,9 @@ impl App {
                 format!("{scheme}://{}", config.web.listen)
             }),
         };
-        let (outbox, simulator): (Arc<dyn Outbox>, _) = if config.channels.simulator || mode.demo {
-            let sim = Arc::new(DeviceSimulator::new(10_000));
-            (sim.clone(), Some(sim))
-        } else {
-            (Arc::new(NoChannel), None)
-        };
-        let state = AppState::new(
-            Arc::new(territories),
-            store,
-            metrics,
-            settings,
-            outbox,
-            simulator,
-        );
+        let simulator = (config.channels.simulator || mode.demo)
+            .then(|| Arc::new(DeviceSimulator::new(10_000)));
+        let state = AppState::new(Arc::new(territories), store, metrics, settings, simulator);
         let people = state
             .audience
             .load(&state.store)
@@ -130,6 +120,16 @@ impl App {
             .context("loading registered citizens for targeting")?;
         tracing::info!(people, "targeting index ready");
         Ok(App { state, config })
+    }
+
+    /// The configured providers, in order of preference per channel; the
+    /// device simulator alone when it stands in for real ones.
+    async fn providers(&self, _receipts: ReceiptSink) -> anyhow::Result<Vec<Arc<dyn Provider>>> {
+        let mut providers: Vec<Arc<dyn Provider>> = Vec::new();
+        if let Some(sim) = &self.state.simulator {
+            providers.push(sim.clone());
+        }
+        Ok(providers)
     }
 
     pub fn state(&self) -> &AppState {
@@ -152,12 +152,18 @@ impl App {
         // The dispatcher sends released alerts' deliveries while the server runs.
         let state = self.state.clone();
         let stop = Arc::new(tokio::sync::Notify::new());
-        let dispatcher = tokio::spawn(crieur_dispatch::run(
-            state.store.clone(),
-            state.outbox.clone(),
-            state.dispatch.clone(),
-            stop.clone(),
-        ));
+        let (sink, receipts) = crieur_dispatch::receipts();
+        let providers = self.providers(sink).await?;
+        let dispatcher = tokio::spawn(
+            Dispatcher {
+                store: state.store.clone(),
+                providers,
+                receipts,
+                settings: crieur_dispatch::Settings::default(),
+                wake: state.dispatch.clone(),
+            }
+            .run(stop.clone()),
+        );
         match &self.config.web.tls {
             None => {
                 let listener = tokio::net::TcpListener::from_std(listener)?;

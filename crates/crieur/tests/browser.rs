@@ -387,6 +387,7 @@ async fn a_citizen_registers_in_french_confirms_downloads_and_deletes() {
     }
 
     // Read the SMS in the device simulator.
+    app.settle().await;
     c.goto(&app.url("/simulator")).await.expect("simulator");
     let warning = c
         .find(Locator::Css("p.demo-note"))

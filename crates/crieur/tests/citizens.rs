@@ -44,6 +44,7 @@ fn form<'a>(csrf: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a st
 
 /// The newest message the simulator shows for `to`: (channel, text).
 async fn simulated(app: &TestApp, to: &str) -> Option<(String, String)> {
+    app.settle().await;
     let html = app.get("/simulator").await.text().await.expect("html");
     let marker = format!("data-to=\"{to}\" data-channel=\"");
     let start = html.find(&marker)? + marker.len();

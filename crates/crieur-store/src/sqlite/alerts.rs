@@ -271,6 +271,7 @@ impl AlertStore for SqliteStore {
             recipients,
             texts,
             deliveries,
+            priority,
         } = release.clone();
         self.writer
             .write(move |db| {
@@ -307,10 +308,11 @@ impl AlertStore for SqliteStore {
                     text.execute(params![id, t.channel, t.language, t.subject, t.body])?;
                 }
                 let mut delivery = db.prepare_cached(
-                    "INSERT INTO deliveries (alert_id, channel, language, address) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO deliveries (alert_id, priority, channel, language, address)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
                 for d in &deliveries {
-                    delivery.execute(params![id, d.channel, d.language, d.address])?;
+                    delivery.execute(params![id, priority as i64, d.channel, d.language, d.address])?;
                 }
                 Ok(())
             })

@@ -290,9 +290,9 @@ impl CitizenStore for SqliteStore {
                 // Their contacts leave the delivery plans too: what was not sent
                 // yet is not sent, and no report shows them any more.
                 db.prepare_cached(
-                    "UPDATE deliveries SET address = 'erased',
-                         state = CASE WHEN state = 0 THEN 4 ELSE state END,
-                         error = CASE WHEN state = 0 THEN 'recipient erased' ELSE error END
+                    "UPDATE deliveries SET address = 'erased', subject = NULL, body = NULL,
+                         state = CASE WHEN state IN (0, 5) THEN 4 ELSE state END,
+                         error = CASE WHEN state IN (0, 5) THEN 'recipient erased' ELSE error END
                      WHERE address IN (SELECT value FROM citizen_contacts WHERE citizen_id = ?1)",
                 )?
                 .execute([citizen_id])?;

@@ -1,67 +1,120 @@
 use super::SqliteStore;
 use crate::{
-    ClaimedDelivery, DeliveryCounts, DeliveryLine, DeliveryOutcome, DeliveryStore, StoreError,
+    ClaimedDelivery, DeliveryCounts, DeliveryLine, DeliveryOutcome, DeliveryStore, OutcomeKind,
+    Priority, ReceiptRecord, SingleMessage, StoreError, state_name,
 };
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, params};
 use sqlx::Row;
+
+/// Claims and returns the rows selected by `ids_sql` (which binds ?1 channel,
+/// ?2 limit, ?3 now), with their texts.
+fn claim(
+    db: &Connection,
+    ids_sql: &str,
+    channel: &str,
+    limit: u32,
+    now: i64,
+) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    let sql = format!(
+        "UPDATE deliveries SET state = 1, attempts = attempts + 1, updated_at = ?3
+         WHERE id IN ({ids_sql})
+         RETURNING id, alert_id, priority, channel, language, address, subject, body, attempts"
+    );
+    let mut stmt = db.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params![channel, limit, now], |r| {
+            Ok(ClaimedDelivery {
+                id: r.get(0)?,
+                alert_id: r.get(1)?,
+                priority: r.get(2)?,
+                channel: r.get(3)?,
+                language: r.get(4)?,
+                address: r.get(5)?,
+                subject: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                body: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+                attempts: r.get(8)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
 
 #[async_trait::async_trait]
 impl DeliveryStore for SqliteStore {
+    async fn enqueue_messages(&self, messages: Vec<SingleMessage>) -> Result<(), StoreError> {
+        self.writer
+            .write(move |db| {
+                let mut insert = db.prepare_cached(
+                    "INSERT INTO deliveries (priority, channel, language, address, subject, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for m in &messages {
+                    insert.execute(params![
+                        Priority::Code as i64,
+                        m.channel,
+                        m.language,
+                        m.address,
+                        m.subject,
+                        m.body
+                    ])?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
     async fn claim_deliveries(
         &self,
+        channel: &str,
         limit: u32,
         now: i64,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let channel = channel.to_owned();
         self.writer
             .write(move |db| {
-                let mut claim = db.prepare_cached(
-                    "UPDATE deliveries SET state = 1, attempts = attempts + 1, updated_at = ?2
-                     WHERE id IN (SELECT id FROM deliveries WHERE state = 0 ORDER BY id LIMIT ?1)
-                     RETURNING id, alert_id, channel, language, address",
+                let mut out = claim(
+                    db,
+                    "SELECT id FROM deliveries WHERE state = 5 AND next_at <= ?3 AND channel = ?1
+                     ORDER BY next_at LIMIT ?2",
+                    &channel,
+                    limit,
+                    now,
                 )?;
-                let claimed = claim
-                    .query_map(params![limit, now], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, String>(4)?,
-                        ))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
+                let rest = limit.saturating_sub(out.len() as u32);
+                if rest > 0 {
+                    out.extend(claim(
+                        db,
+                        "SELECT id FROM deliveries WHERE state = 0 AND channel = ?1
+                         ORDER BY priority, id LIMIT ?2",
+                        &channel,
+                        rest,
+                        now,
+                    )?);
+                }
+                // The alert's shared text, read once per alert and language.
                 let mut text = db.prepare_cached(
                     "SELECT subject, body FROM dispatch_texts
                      WHERE alert_id = ?1 AND channel = ?2 AND language = ?3",
                 )?;
-                let mut out = Vec::with_capacity(claimed.len());
-                for (id, alert_id, channel, language, address) in claimed {
-                    let found = text
-                        .query_row(params![alert_id, channel, language], |r| {
-                            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                        })
-                        .optional()?;
-                    let Some((subject, body)) = found else {
-                        // A defect, never to block the queue: this one fails.
-                        tracing::error!(delivery = id, "a delivery has no text; it fails");
-                        db.prepare_cached(
-                            "UPDATE deliveries SET state = 4, error = 'no text for this channel and language'
-                             WHERE id = ?1",
-                        )?
-                        .execute([id])?;
-                        continue;
-                    };
-                    out.push(ClaimedDelivery {
-                        id,
-                        alert_id,
-                        channel,
-                        language,
-                        address,
-                        subject,
-                        body,
-                    });
+                let mut texts = std::collections::HashMap::new();
+                for d in &mut out {
+                    let Some(alert) = d.alert_id else { continue };
+                    let key = (alert, d.language.clone());
+                    if !texts.contains_key(&key) {
+                        let found: Option<(String, String)> = text
+                            .query_map(params![alert, channel, d.language], |r| {
+                                Ok((r.get(0)?, r.get(1)?))
+                            })?
+                            .next()
+                            .transpose()?;
+                        texts.insert(key.clone(), found);
+                    }
+                    if let Some(Some((subject, body))) = texts.get(&key) {
+                        d.subject.clone_from(subject);
+                        d.body.clone_from(body);
+                    }
                 }
-                out.sort_by_key(|d| d.id);
+                out.sort_by_key(|d| (d.priority, d.id));
                 Ok(out)
             })
             .await
@@ -70,19 +123,128 @@ impl DeliveryStore for SqliteStore {
     async fn record_deliveries(
         &self,
         outcomes: Vec<DeliveryOutcome>,
+        receipts: Vec<ReceiptRecord>,
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<bool>, StoreError> {
         self.writer
             .write(move |db| {
-                let mut record = db.prepare_cached(
-                    "UPDATE deliveries SET state = CASE WHEN ?2 IS NULL THEN 2 ELSE 4 END,
-                         error = ?2, updated_at = ?3
+                let mut sent = db.prepare_cached(
+                    "UPDATE deliveries SET state = 2, provider = ?2, provider_ref = ?3,
+                         receipts_due = ?4, reach = ?5, error = NULL, updated_at = ?6,
+                         subject = CASE WHEN alert_id IS NULL THEN NULL ELSE subject END,
+                         body = CASE WHEN alert_id IS NULL THEN NULL ELSE body END
+                     WHERE id = ?1 AND state = 1",
+                )?;
+                let mut reference = db.prepare_cached(
+                    "INSERT OR REPLACE INTO provider_refs (provider, ref, delivery_id) VALUES (?1, ?2, ?3)",
+                )?;
+                let mut retry = db.prepare_cached(
+                    "UPDATE deliveries SET state = 5, provider = ?2, next_at = ?3, error = ?4,
+                         possible_dup = max(possible_dup, ?5), updated_at = ?6
+                     WHERE id = ?1 AND state = 1",
+                )?;
+                let mut failed = db.prepare_cached(
+                    "UPDATE deliveries SET state = 4, provider = ?2, error = ?3,
+                         possible_dup = max(possible_dup, ?4), updated_at = ?5,
+                         subject = CASE WHEN alert_id IS NULL THEN NULL ELSE subject END,
+                         body = CASE WHEN alert_id IS NULL THEN NULL ELSE body END
+                     WHERE id = ?1 AND state = 1",
+                )?;
+                let mut requeue = db.prepare_cached(
+                    "UPDATE deliveries SET state = 5, next_at = ?2, attempts = attempts - 1, updated_at = ?3
                      WHERE id = ?1 AND state = 1",
                 )?;
                 for o in &outcomes {
-                    record.execute(params![o.id, o.error, now])?;
+                    match &o.result {
+                        OutcomeKind::Sent {
+                            references,
+                            await_receipts,
+                            reach,
+                        } => {
+                            let due = if *await_receipts { references.len() } else { 0 };
+                            let changed = sent.execute(params![
+                                o.id,
+                                o.provider,
+                                references.first(),
+                                due as i64,
+                                reach.map(|r| r as i64),
+                                now
+                            ])?;
+                            if changed > 0 && *await_receipts {
+                                for r in references {
+                                    reference.execute(params![o.provider, r, o.id])?;
+                                }
+                            }
+                        }
+                        OutcomeKind::Retry {
+                            at,
+                            reason,
+                            possibly_sent,
+                        } => {
+                            retry.execute(params![
+                                o.id,
+                                o.provider,
+                                at,
+                                reason,
+                                i64::from(*possibly_sent),
+                                now
+                            ])?;
+                        }
+                        OutcomeKind::Failed {
+                            reason,
+                            possibly_sent,
+                        } => {
+                            failed.execute(params![
+                                o.id,
+                                o.provider,
+                                reason,
+                                i64::from(*possibly_sent),
+                                now
+                            ])?;
+                        }
+                        OutcomeKind::Requeue { at } => {
+                            requeue.execute(params![o.id, at, now])?;
+                        }
+                    }
                 }
-                Ok(())
+                let mut find = db.prepare_cached(
+                    "SELECT delivery_id FROM provider_refs WHERE provider = ?1 AND ref = ?2",
+                )?;
+                let mut delivered = db.prepare_cached(
+                    "UPDATE deliveries SET receipts_due = max(receipts_due - 1, 0),
+                         state = CASE WHEN receipts_due <= 1 THEN 3 ELSE state END, updated_at = ?2
+                     WHERE id = ?1 AND state = 2",
+                )?;
+                let mut undelivered = db.prepare_cached(
+                    "UPDATE deliveries SET state = 4, error = ?2, receipts_due = 0, updated_at = ?3
+                     WHERE id = ?1 AND state IN (2, 3)",
+                )?;
+                let mut known = Vec::with_capacity(receipts.len());
+                for r in &receipts {
+                    let id: Option<i64> = find
+                        .query_map(params![r.provider, r.reference], |row| row.get(0))?
+                        .next()
+                        .transpose()?;
+                    let Some(id) = id else {
+                        known.push(false);
+                        continue;
+                    };
+                    // A receipt counts once, however often it comes.
+                    let spent = db
+                        .prepare_cached(
+                            "UPDATE provider_refs SET done = 1
+                             WHERE provider = ?1 AND ref = ?2 AND done = 0",
+                        )?
+                        .execute(params![r.provider, r.reference])?;
+                    if spent > 0 {
+                        match &r.failure {
+                            None => delivered.execute(params![id, now])?,
+                            Some(reason) => undelivered.execute(params![id, reason, now])?,
+                        };
+                    }
+                    known.push(true);
+                }
+                Ok(known)
             })
             .await
     }
@@ -99,34 +261,103 @@ impl DeliveryStore for SqliteStore {
             .await
     }
 
+    async fn unfinished_deliveries(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM deliveries WHERE state = 0)
+                  + (SELECT count(*) FROM deliveries WHERE state = 1)
+                  + (SELECT count(*) FROM deliveries WHERE state = 5)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n as u64)
+    }
+
+    async fn channels_with_work(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT channel FROM deliveries WHERE state = 0
+             UNION SELECT DISTINCT channel FROM deliveries WHERE state = 5",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn cancel_deliveries(&self, alert_id: i64, now: i64) -> Result<u64, StoreError> {
+        self.writer
+            .write(move |db| {
+                Ok(db
+                    .prepare_cached(
+                        "UPDATE deliveries SET state = 6, updated_at = ?2
+                         WHERE alert_id = ?1 AND state IN (0, 5)",
+                    )?
+                    .execute(params![alert_id, now])? as u64)
+            })
+            .await
+    }
+
+    async fn retry_failed(&self, alert_id: i64, now: i64) -> Result<u64, StoreError> {
+        self.writer
+            .write(move |db| {
+                Ok(db
+                    .prepare_cached(
+                        "UPDATE deliveries SET state = 5, next_at = ?2, attempts = 0, updated_at = ?2
+                         WHERE alert_id = ?1 AND state = 4 AND address <> 'erased'",
+                    )?
+                    .execute(params![alert_id, now])? as u64)
+            })
+            .await
+    }
+
     async fn delivery_counts(&self, alert_id: i64) -> Result<Vec<DeliveryCounts>, StoreError> {
         sqlx::query(
-            "SELECT channel,
-                    sum(state = 0) AS queued, sum(state = 1) AS sending,
-                    sum(state = 2) AS sent, sum(state = 4) AS failed,
-                    sum(possible_dup) AS dups
-             FROM deliveries WHERE alert_id = ?1 GROUP BY channel ORDER BY channel",
+            "SELECT channel, provider, state, count(*) AS n, sum(possible_dup) AS dups,
+                    coalesce(sum(reach), 0) AS reach
+             FROM deliveries WHERE alert_id = ?1
+             GROUP BY channel, provider, state ORDER BY channel, provider",
         )
         .bind(alert_id)
         .fetch_all(&self.pool)
         .await?
         .into_iter()
-        .map(|r| {
-            Ok(DeliveryCounts {
-                channel: r.try_get("channel")?,
-                queued: r.try_get::<i64, _>("queued")? as u64,
-                sending: r.try_get::<i64, _>("sending")? as u64,
-                sent: r.try_get::<i64, _>("sent")? as u64,
-                failed: r.try_get::<i64, _>("failed")? as u64,
-                possible_duplicates: r.try_get::<i64, _>("dups")? as u64,
-            })
+        .try_fold(Vec::<DeliveryCounts>::new(), |mut all, r| {
+            let channel: String = r.try_get("channel")?;
+            let provider: Option<String> = r.try_get("provider")?;
+            let state: i64 = r.try_get("state")?;
+            let n = r.try_get::<i64, _>("n")? as u64;
+            let at = match all
+                .iter()
+                .position(|c| c.channel == channel && c.provider == provider)
+            {
+                Some(at) => at,
+                None => {
+                    all.push(DeliveryCounts {
+                        channel,
+                        provider,
+                        ..DeliveryCounts::default()
+                    });
+                    all.len() - 1
+                }
+            };
+            let c = &mut all[at];
+            c.possible_duplicates += r.try_get::<i64, _>("dups")? as u64;
+            c.reach += r.try_get::<i64, _>("reach")? as u64;
+            *match state {
+                0 => &mut c.queued,
+                1 => &mut c.sending,
+                2 => &mut c.sent,
+                3 => &mut c.delivered,
+                4 => &mut c.failed,
+                5 => &mut c.retrying,
+                6 => &mut c.cancelled,
+                7 => &mut c.confirmed,
+                other => return Err(StoreError::Corrupt(format!("deliveries.state: {other}"))),
+            } += n;
+            Ok(all)
         })
-        .collect()
     }
 
     async fn delivery_report(&self, alert_id: i64) -> Result<Vec<DeliveryLine>, StoreError> {
         sqlx::query(
-            "SELECT channel, language, address, state, attempts, possible_dup, error
+            "SELECT channel, language, address, state, attempts, provider, reach, possible_dup, error
              FROM deliveries WHERE alert_id = ?1 ORDER BY id",
         )
         .bind(alert_id)
@@ -139,16 +370,11 @@ impl DeliveryStore for SqliteStore {
                 channel: r.try_get("channel")?,
                 language: r.try_get("language")?,
                 address: r.try_get("address")?,
-                state: match state {
-                    0 => "queued",
-                    1 => "sending",
-                    2 => "sent",
-                    4 => "failed",
-                    other => {
-                        return Err(StoreError::Corrupt(format!("deliveries.state: {other}")));
-                    }
-                },
+                state: state_name(state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("deliveries.state: {state}")))?,
                 attempts: r.try_get::<i64, _>("attempts")? as u32,
+                provider: r.try_get("provider")?,
+                reach: r.try_get::<Option<i64>, _>("reach")?.map(|n| n as u64),
                 possible_duplicate: r.try_get::<i64, _>("possible_dup")? != 0,
                 error: r.try_get("error")?,
             })

@@ -48,6 +48,7 @@ async fn simulator(
                     script, language, ..
                 } => (language.clone(), script.clone()),
                 Outbound::Email { subject, body, .. } => (subject.clone(), body.clone()),
+                Outbound::Operator { cap, .. } => ("CAP".to_owned(), cap.clone()),
             };
             SimulatedView {
                 seq: m.seq,

@@ -66,6 +66,26 @@ pub async fn spawn_in(dir: tempfile::TempDir, config: Config, mode: Mode) -> Tes
 }
 
 impl TestApp {
+    /// Waits until the dispatch engine has sent everything stored so far
+    /// (verification codes go through it, a few milliseconds after the request).
+    pub async fn settle(&self) {
+        let start = std::time::Instant::now();
+        while self
+            .store
+            .deliveries()
+            .unfinished_deliveries()
+            .await
+            .expect("count")
+            > 0
+        {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(20),
+                "the dispatcher did not settle"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -286,6 +306,7 @@ pub async fn small_registry(store: &crieur_store::Store) {
 
 /// SMS rows the device simulator shows for `to`, newest first.
 pub async fn sms_to(app: &TestApp, to: &str) -> Vec<String> {
+    app.settle().await;
     let html = app.get("/simulator").await.text().await.expect("html");
     let marker = format!("data-to=\"{to}\" data-channel=\"sms\"");
     html.match_indices(&marker)
