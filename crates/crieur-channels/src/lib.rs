@@ -6,6 +6,7 @@
 //! job). A connector only sends one message and says, honestly, what happened.
 
 mod simulator;
+pub mod smpp;
 
 pub use simulator::{DeviceSimulator, SimulatedMessage};
 
@@ -36,7 +37,10 @@ pub enum Outbound {
     },
     /// An alert for a mobile operator's location-based SMS / cell broadcast:
     /// `to` names the configured operator, `cap` is the CAP 1.2 document.
-    Operator { to: String, cap: String },
+    Operator {
+        to: String,
+        cap: String,
+    },
 }
 
 impl fmt::Debug for Outbound {
