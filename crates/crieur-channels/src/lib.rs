@@ -6,6 +6,7 @@
 //! job). A connector only sends one message and says, honestly, what happened.
 
 mod simulator;
+pub mod smtp;
 
 pub use simulator::{DeviceSimulator, SimulatedMessage};
 
