@@ -7,6 +7,7 @@
 
 mod simulator;
 pub mod smpp;
+pub mod smtp;
 
 pub use simulator::{DeviceSimulator, SimulatedMessage};
 
