@@ -595,14 +595,6 @@ async fn five_hundred_messages_from_fifty_tasks_over_four_connections() {
         500.0 / elapsed.as_secs_f64()
     );
 
-    // With Nagle's algorithm on, each message would wait for a 40 ms delayed
-    // ACK: 125 messages per connection take at least 5 s (measured 6.2 s,
-    // against 0.9 s with TCP_NODELAY).
-    assert!(
-        elapsed < Duration::from_millis(4_500),
-        "{elapsed:?}: is TCP_NODELAY set?"
-    );
-
     let messages = peer.messages();
     assert_eq!(messages.len(), 500);
     let ids: HashSet<_> = messages

@@ -652,6 +652,61 @@ pub(crate) async fn release(
     Ok(reckoning)
 }
 
+/// What "stop sending" and "retry the failed ones" may touch: a released
+/// alert, by someone who may release alerts there. Both are audited.
+async fn steer(state: &AppState, staff: &Staff, a: &StoredAlert) -> Result<(), ApiError> {
+    allowed(state, staff, Action::ReleaseAlert, a.territory).await?;
+    if a.state != AlertState::Released {
+        return Err(ApiError::Conflict("alert.not_released"));
+    }
+    Ok(())
+}
+
+/// Stops what an alert has not sent yet (what is in flight finishes).
+pub(crate) async fn stop_delivery(
+    state: &AppState,
+    staff: &Staff,
+    a: &StoredAlert,
+) -> Result<u64, ApiError> {
+    steer(state, staff, a).await?;
+    let stopped = state
+        .store
+        .deliveries()
+        .cancel_deliveries(a.id, now())
+        .await?;
+    audit(
+        state,
+        staff
+            .record("alert.stop_delivery", Outcome::Success)
+            .territory(a.territory)
+            .target(format!("alert:{}", a.id))
+            .detail(format!("{stopped} pending message(s) cancelled")),
+    )
+    .await?;
+    Ok(stopped)
+}
+
+/// Sends the alert's failed messages again.
+pub(crate) async fn retry_failed(
+    state: &AppState,
+    staff: &Staff,
+    a: &StoredAlert,
+) -> Result<u64, ApiError> {
+    steer(state, staff, a).await?;
+    let queued = state.store.deliveries().retry_failed(a.id, now()).await?;
+    audit(
+        state,
+        staff
+            .record("alert.retry_failed", Outcome::Success)
+            .territory(a.territory)
+            .target(format!("alert:{}", a.id))
+            .detail(format!("{queued} failed message(s) queued again")),
+    )
+    .await?;
+    state.dispatch.notify_waiters();
+    Ok(queued)
+}
+
 /// CAP's dateTime for a Unix time, in UTC with an explicit offset.
 pub(crate) fn cap_time(unix: i64) -> String {
     jiff::Timestamp::from_second(unix)

@@ -35,6 +35,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../static/incidents.js"),
     ),
+    (
+        "delivery.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/delivery.js"),
+    ),
 ];
 
 fn version() -> &'static str {

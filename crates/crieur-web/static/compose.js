@@ -281,11 +281,15 @@
     const out = $("progress");
     const source = new EventSource(`/api/alerts/${id}/progress`);
     const show = (e) => {
-      const lanes = JSON.parse(e.data);
-      out.textContent = lanes.map((l) => {
-        const total = l.queued + l.sending + l.sent + l.failed;
-        return `${l.channel}: ${l.sent}/${total} ${d.sentWord}, ${l.failed} ${d.failedWord}`;
-      }).join(" · ");
+      const byChannel = {};
+      for (const l of JSON.parse(e.data).lanes) {
+        const c = byChannel[l.channel] || (byChannel[l.channel] = { done: 0, total: 0, failed: 0 });
+        c.done += l.sent + l.delivered + l.confirmed;
+        c.failed += l.failed;
+        c.total += l.queued + l.sending + l.retrying + l.sent + l.delivered + l.confirmed + l.failed + l.cancelled;
+      }
+      out.textContent = Object.entries(byChannel).map(([channel, c]) =>
+        `${channel}: ${c.done}/${c.total} ${d.sentWord}, ${c.failed} ${d.failedWord}`).join(" · ");
     };
     source.addEventListener("progress", show);
     source.addEventListener("done", (e) => { show(e); out.dataset.done = "true"; source.close(); });

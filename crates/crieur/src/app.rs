@@ -3,6 +3,8 @@
 
 use crate::config::Config;
 use anyhow::Context;
+use crieur_channels::smpp::{SmppConfig, SmppProvider};
+use crieur_channels::smtp::{Security, SmtpConfig, SmtpProvider};
 use crieur_channels::{DeviceSimulator, Provider, ReceiptSink};
 use crieur_dispatch::Dispatcher;
 use crieur_domain::Territories;
@@ -124,12 +126,59 @@ impl App {
 
     /// The configured providers, in order of preference per channel; the
     /// device simulator alone when it stands in for real ones.
-    async fn providers(&self, _receipts: ReceiptSink) -> anyhow::Result<Vec<Arc<dyn Provider>>> {
-        let mut providers: Vec<Arc<dyn Provider>> = Vec::new();
+    fn providers(&self, receipts: ReceiptSink) -> anyhow::Result<Providers> {
+        let mut all = Providers::default();
         if let Some(sim) = &self.state.simulator {
-            providers.push(sim.clone());
+            all.list.push(sim.clone());
+            return Ok(all);
         }
-        Ok(providers)
+        let channels = &self.config.channels;
+        for p in &channels.sms {
+            let mut c = SmppConfig::new(
+                &p.name,
+                &p.host,
+                p.port,
+                &p.system_id,
+                &p.password.0,
+                &p.sender,
+            );
+            c.system_type.clone_from(&p.system_type);
+            c.binds = p.binds.max(1);
+            c.window = p.window.max(1);
+            c.rate = p.rate;
+            c.delivery_receipts = p.delivery_receipts;
+            let smsc = SmppProvider::start(c, receipts.clone());
+            all.smpp.push(smsc.clone());
+            all.list.push(smsc);
+        }
+        for p in &channels.email {
+            let mut c = SmtpConfig::new(&p.name, &p.host, p.port, &p.from, &p.mail_domain);
+            c.security = match p.security.as_str() {
+                "starttls" => Security::StartTls,
+                "implicit" => Security::Implicit,
+                "none" => Security::None,
+                other => anyhow::bail!(
+                    "channels.email {}: security {other:?} is not one of starttls, implicit, none",
+                    p.name
+                ),
+            };
+            c.username.clone_from(&p.username);
+            c.password = p.password.as_ref().map(|s| s.0.clone());
+            c.connections = p.connections.max(1);
+            c.rate = p.rate;
+            for f in &p.extra_roots {
+                c.extra_roots
+                    .push(std::fs::read_to_string(f).with_context(|| {
+                        format!("channels.email {}: reading {}", p.name, f.display())
+                    })?);
+            }
+            let relay = Arc::new(
+                SmtpProvider::new(c).with_context(|| format!("channels.email {}", p.name))?,
+            );
+            all.smtp.push(relay.clone());
+            all.list.push(relay);
+        }
+        Ok(all)
     }
 
     pub fn state(&self) -> &AppState {
@@ -153,11 +202,11 @@ impl App {
         let state = self.state.clone();
         let stop = Arc::new(tokio::sync::Notify::new());
         let (sink, receipts) = crieur_dispatch::receipts();
-        let providers = self.providers(sink).await?;
+        let providers = self.providers(sink)?;
         let dispatcher = tokio::spawn(
             Dispatcher {
                 store: state.store.clone(),
-                providers,
+                providers: providers.list.clone(),
                 receipts,
                 settings: crieur_dispatch::Settings::default(),
                 wake: state.dispatch.clone(),
@@ -208,8 +257,22 @@ impl App {
             Ok(Err(e)) => tracing::error!(error = %e, "the dispatcher stopped on a storage error"),
             Err(e) => tracing::error!(error = %e, "the dispatcher task failed"),
         }
+        for smsc in &providers.smpp {
+            smsc.shutdown().await;
+        }
+        for relay in &providers.smtp {
+            relay.shutdown().await;
+        }
         Ok(())
     }
+}
+
+/// The providers the dispatcher sends through, and the handles to close them.
+#[derive(Default)]
+struct Providers {
+    list: Vec<Arc<dyn Provider>>,
+    smpp: Vec<Arc<SmppProvider>>,
+    smtp: Vec<Arc<SmtpProvider>>,
 }
 
 /// The embedded territories with the official boundaries stored by

@@ -79,13 +79,106 @@ impl Default for RegistrationConfig {
     }
 }
 
-/// Where messages go.
+/// Where messages go. Providers of one channel are tried in the order given:
+/// the next takes over while the one before cannot send.
 #[derive(Clone, Serialize, Deserialize, Debug, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChannelsConfig {
     /// Hand every message to the device simulator (shown at /simulator) instead of
     /// real providers. For demonstrations and tests only; `crieur demo` sets it.
     pub simulator: bool,
+    /// SMSCs reached over SMPP 3.4 (`[[channels.sms]]`).
+    pub sms: Vec<SmsProvider>,
+    /// SMTP relays (`[[channels.email]]`).
+    pub email: Vec<EmailProvider>,
+}
+
+/// A secret setting: read from the file or environment, never shown.
+#[derive(Clone, Deserialize, PartialEq, Default)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
+
+/// An SMSC account.
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SmsProvider {
+    /// Unique among providers; stored with each delivery.
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub system_id: String,
+    pub password: Secret,
+    #[serde(default)]
+    pub system_type: String,
+    /// Alphanumeric sender (at most 11 characters), short code or number.
+    pub sender: String,
+    /// Transceiver sessions opened at once.
+    #[serde(default = "default_binds")]
+    pub binds: usize,
+    /// Messages awaiting the SMSC's answer per session.
+    #[serde(default = "default_window")]
+    pub window: usize,
+    /// Messages per second the contract allows.
+    #[serde(default)]
+    pub rate: Option<f64>,
+    #[serde(default = "default_true")]
+    pub delivery_receipts: bool,
+}
+
+/// An SMTP relay.
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EmailProvider {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    /// "starttls" (default), "implicit" (TLS from the first byte, port 465) or
+    /// "none" (only on a trusted local network).
+    #[serde(default = "default_security")]
+    pub security: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// The From mailbox, e.g. "BE-Alert <alert@example.be>".
+    pub from: String,
+    /// The domain of Message-IDs.
+    pub mail_domain: String,
+    #[serde(default = "default_connections")]
+    pub connections: usize,
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// PEM files of certificate authorities to trust beside the system's.
+    #[serde(default)]
+    pub extra_roots: Vec<PathBuf>,
+}
+
+fn default_binds() -> usize {
+    4
+}
+fn default_window() -> usize {
+    64
+}
+fn default_true() -> bool {
+    true
+}
+fn default_security() -> String {
+    "starttls".into()
+}
+fn default_connections() -> usize {
+    8
 }
 
 /// Staff sessions and sign-in throttling.

@@ -7,8 +7,9 @@ use tracing_subscriber::EnvFilter;
 /// Logs to stderr; `RUST_LOG` overrides the level chosen by `-v`.
 pub fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "info,sqlx=warn,tower_http=warn",
-        1 => "debug,sqlx=info,hyper=info",
+        // smpp34 logs every PDU at info: 50,000 lines a second in an alert.
+        0 => "info,sqlx=warn,tower_http=warn,smpp34=warn",
+        1 => "debug,sqlx=info,hyper=info,smpp34=warn",
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));

@@ -275,13 +275,58 @@ async fn a_mayor_warns_her_municipality_only_each_person_once_in_their_language(
     assert_eq!(status, StatusCode::OK);
     let csv = csv.as_str().expect("csv").to_owned();
     assert_eq!(csv.lines().count(), 3, "{csv}");
-    assert!(csv.contains("sms,fr,+32470000001,sent,1,false,"), "{csv}");
+    assert!(
+        csv.contains("sms,fr,+32470000001,sent,1,simulator,,false,"),
+        "{csv}"
+    );
     assert_eq!(
         audit_entries(&app.store, "alert.delivery_report")
             .await
             .len(),
         1
     );
+
+    // Steering the delivery: nothing is pending any more, nothing failed;
+    // both actions are audited. Another municipality's mayor does not see it,
+    // and a communication officer may not steer it.
+    let (status, v) = mayor
+        .post(&format!("/api/alerts/{id}/stop"), json!({}))
+        .await;
+    assert_eq!(
+        (status, &v["cancelled"]),
+        (StatusCode::OK, &json!(0)),
+        "{v}"
+    );
+    let (status, v) = mayor
+        .post(&format!("/api/alerts/{id}/retry-failed"), json!({}))
+        .await;
+    assert_eq!((status, &v["queued"]), (StatusCode::OK, &json!(0)), "{v}");
+    assert_eq!(
+        audit_entries(&app.store, "alert.stop_delivery").await.len(),
+        1
+    );
+    assert_eq!(
+        audit_entries(&app.store, "alert.retry_failed").await.len(),
+        1
+    );
+    let namur = staff(&app, "mayor.namur", Role::Mayor, "92094").await;
+    let (status, _) = namur
+        .post(&format!("/api/alerts/{id}/stop"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let officer = staff(&app, "com.liege", Role::CommunicationOfficer, "62063").await;
+    let (status, _) = officer
+        .post(&format!("/api/alerts/{id}/stop"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let page = mayor
+        .send(
+            reqwest::Method::GET,
+            &format!("/console/alerts/{id}/delivery"),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(page.0, StatusCode::OK);
 
     // Public page, feed and CAP.
     let page = app.get(&format!("/alerts/{id}")).await;

@@ -263,6 +263,36 @@ async fn the_mayor_of_liege_draws_an_area_and_releases_an_exercise() {
         .expect("text");
     assert!(progress.contains("sms: 1/1"), "{progress}");
 
+    // The alert's delivery page: per channel and provider, finished.
+    let alert_id = href.rsplit('/').next().expect("an id").to_owned();
+    c.goto(&app.url(&format!("/console/alerts/{alert_id}/delivery")))
+        .await
+        .expect("delivery page");
+    let pace = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#pace[data-done]"))
+        .await
+        .expect("the delivery is shown finished")
+        .text()
+        .await
+        .expect("text");
+    assert!(!pace.is_empty());
+    let sent = c
+        .find(Locator::Css(
+            "tr[data-channel='sms'][data-provider='simulator'] td[data-count='sent']",
+        ))
+        .await
+        .expect("the SMS lane of the simulator")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(sent, "1");
+    if let Some(axe) = &axe {
+        let v = crieur_testkit::wcag_violations(&c, axe).await;
+        assert!(v.is_empty(), "delivery page: {v:#?}");
+    }
+
     let feed = app.get("/alerts.atom").await.text().await.expect("feed");
     assert!(feed.contains(&format!("{href}/cap.xml")), "{feed}");
     let mut sms = Vec::new();

@@ -31,6 +31,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/alerts/{id}/release", post(release))
         .route("/api/alerts/{id}/follow-up", post(follow_up))
         .route("/api/alerts/{id}/progress", get(progress))
+        .route("/api/alerts/{id}/stop", post(stop))
+        .route("/api/alerts/{id}/retry-failed", post(retry_failed))
         .route("/api/alerts/{id}/deliveries.csv", get(deliveries_csv))
         .route("/api/templates", get(templates))
 }
@@ -435,36 +437,73 @@ async fn templates(_staff: Staff) -> Json<serde_json::Value> {
     Json(serde_json::Value::Array(list))
 }
 
-#[derive(Serialize, PartialEq)]
-struct ChannelProgress {
+/// One channel and provider of an alert's delivery.
+#[derive(Serialize, PartialEq, Clone)]
+struct LaneProgress {
     channel: String,
+    provider: Option<String>,
     queued: u64,
     sending: u64,
     sent: u64,
+    delivered: u64,
     failed: u64,
+    retrying: u64,
+    cancelled: u64,
+    confirmed: u64,
     possible_duplicates: u64,
+    reach: u64,
 }
 
-async fn counts(state: &AppState, id: i64) -> Result<Vec<ChannelProgress>, ApiError> {
+impl LaneProgress {
+    fn pending(&self) -> u64 {
+        self.queued + self.sending + self.retrying
+    }
+
+    fn finished(&self) -> u64 {
+        self.sent + self.delivered + self.failed + self.confirmed + self.cancelled
+    }
+}
+
+/// An alert's delivery: each lane, and the pace of the whole.
+#[derive(Serialize, PartialEq)]
+struct Progress {
+    lanes: Vec<LaneProgress>,
+    pending: u64,
+    finished: u64,
+    /// Messages finished per second, smoothed.
+    rate: f64,
+    /// At that rate, when everything pending will be finished.
+    seconds_left: Option<u64>,
+    done: bool,
+}
+
+async fn lanes(state: &AppState, id: i64) -> Result<Vec<LaneProgress>, ApiError> {
     Ok(state
         .store
         .deliveries()
         .delivery_counts(id)
         .await?
         .into_iter()
-        .map(|c| ChannelProgress {
+        .map(|c| LaneProgress {
             channel: c.channel,
+            provider: c.provider,
             queued: c.queued,
             sending: c.sending,
             sent: c.sent,
+            delivered: c.delivered,
             failed: c.failed,
+            retrying: c.retrying,
+            cancelled: c.cancelled,
+            confirmed: c.confirmed,
             possible_duplicates: c.possible_duplicates,
+            reach: c.reach,
         })
         .collect())
 }
 
-/// Live progress of a released alert per channel, as server-sent events: one
-/// `progress` event when the counts change, and `done` once nothing is pending.
+/// Live progress of a released alert per channel and provider, as
+/// server-sent events: a `progress` event when the counts change (sampled four
+/// times a second), and `done` once nothing is pending.
 async fn progress(
     State(state): State<AppState>,
     staff: Staff,
@@ -472,33 +511,88 @@ async fn progress(
 ) -> Result<impl IntoResponse, ApiError> {
     alert_of(&state, &staff, id).await?;
     use axum::response::sse::{Event, KeepAlive, Sse};
-    let stream = futures_util::stream::unfold(
-        (state, None::<String>, false),
-        move |(state, last, finished)| async move {
-            if finished {
-                return None;
-            }
-            loop {
-                let now = match counts(&state, id).await {
-                    Ok(c) => c,
-                    Err(_) => return None,
-                };
-                let done = now.iter().all(|c| c.queued + c.sending == 0);
-                let json = serde_json::to_string(&now).unwrap_or_default();
-                if last.as_deref() != Some(json.as_str()) || done {
-                    let event = Event::default()
-                        .event(if done { "done" } else { "progress" })
-                        .data(json.clone());
-                    return Some((
-                        Ok::<_, std::convert::Infallible>(event),
-                        (state, Some(json), done),
-                    ));
+    use std::time::{Duration, Instant};
+    struct Follow {
+        state: AppState,
+        last: Option<String>,
+        finished: bool,
+        sample: Option<(Instant, u64)>,
+        rate: f64,
+    }
+    let start = Follow {
+        state,
+        last: None,
+        finished: false,
+        sample: None,
+        rate: 0.0,
+    };
+    let stream = futures_util::stream::unfold(start, move |mut f| async move {
+        if f.finished {
+            return None;
+        }
+        loop {
+            let lanes = lanes(&f.state, id).await.ok()?;
+            let pending: u64 = lanes.iter().map(LaneProgress::pending).sum();
+            let finished: u64 = lanes.iter().map(LaneProgress::finished).sum();
+            let now = Instant::now();
+            if let Some((then, before)) = f.sample {
+                let dt = now.duration_since(then).as_secs_f64();
+                if dt > 0.0 {
+                    let instant = finished.saturating_sub(before) as f64 / dt;
+                    // Smoothed over about two seconds.
+                    let weight = (dt / 2.0).min(1.0);
+                    f.rate += (instant - f.rate) * weight;
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            } else {
+                f.rate = 0.0;
             }
-        },
-    );
+            f.sample = Some((now, finished));
+            let done = pending == 0;
+            let seconds_left =
+                (f.rate >= 0.5 && !done).then(|| (pending as f64 / f.rate).ceil() as u64);
+            let p = Progress {
+                lanes,
+                pending,
+                finished,
+                rate: (f.rate * 10.0).round() / 10.0,
+                seconds_left,
+                done,
+            };
+            let counts = serde_json::to_string(&p.lanes).unwrap_or_default();
+            if f.last.as_deref() != Some(counts.as_str()) || done {
+                let event = Event::default()
+                    .event(if done { "done" } else { "progress" })
+                    .data(serde_json::to_string(&p).unwrap_or_default());
+                f.last = Some(counts);
+                f.finished = done;
+                return Some((Ok::<_, std::convert::Infallible>(event), f));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// Stops sending what the alert has not sent yet.
+async fn stop(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let a = alert_of(&state, &staff, id).await?;
+    let stopped = alerts::stop_delivery(&state, &staff, &a).await?;
+    Ok(Json(serde_json::json!({ "cancelled": stopped })))
+}
+
+/// Queues the alert's failed messages again.
+async fn retry_failed(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let a = alert_of(&state, &staff, id).await?;
+    let queued = alerts::retry_failed(&state, &staff, &a).await?;
+    Ok(Json(serde_json::json!({ "queued": queued })))
 }
 
 /// The final delivery report: one line per message with its outcome. It holds
@@ -519,8 +613,9 @@ async fn deliveries_csv(
             .detail(format!("{} rows", rows.len())),
     )
     .await?;
-    let mut csv =
-        String::from("channel,language,address,state,attempts,possible_duplicate,error\n");
+    let mut csv = String::from(
+        "channel,language,address,state,attempts,provider,reach,possible_duplicate,error\n",
+    );
     for r in rows {
         let field = |s: &str| {
             if s.contains([',', '"', '\n']) {
@@ -530,12 +625,14 @@ async fn deliveries_csv(
             }
         };
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{}\n",
             r.channel,
             r.language,
             field(&r.address),
             r.state,
             r.attempts,
+            field(r.provider.as_deref().unwrap_or("")),
+            r.reach.map(|n| n.to_string()).unwrap_or_default(),
             r.possible_duplicate,
             field(r.error.as_deref().unwrap_or(""))
         ));

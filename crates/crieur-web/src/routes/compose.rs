@@ -10,7 +10,7 @@ use crate::routes::pages::Layout;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::routing::get;
 use crieur_domain::Language;
 use crieur_domain::templates::TemplateLibrary;
@@ -19,6 +19,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/console/alerts", get(compose))
         .route("/console/incidents", get(incidents))
+        .route("/console/alerts/{id}/delivery", get(delivery))
 }
 
 pub(crate) struct Choice {
@@ -205,5 +206,69 @@ async fn incidents(
         layout: Layout::new(lang, &state, "/console/incidents"),
         csrf: staff.csrf().to_owned(),
         incidents: rows,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "delivery.html")]
+struct DeliveryPage {
+    layout: Layout,
+    csrf: String,
+    id: i64,
+    headline: String,
+    status: String,
+    msg_type: String,
+    released: bool,
+}
+
+/// An alert's delivery, followed live: per channel and provider, with the
+/// pace and time left, "stop sending", "retry the failed ones" and the report.
+async fn delivery(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<DeliveryPage, crate::error::PageError> {
+    use crate::error::PageError;
+    let a = state
+        .store
+        .alerts()
+        .alert(id)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    if !state
+        .territories
+        .contains(staff.principal.territory, a.territory)
+    {
+        return Err(PageError::NotFound);
+    }
+    crate::alerts::allowed(
+        &state,
+        &staff,
+        crieur_domain::access::Action::DraftAlert,
+        a.territory,
+    )
+    .await
+    .map_err(|_| PageError::Forbidden)?;
+    let headline = crate::alerts::parse(&state, &a)
+        .ok()
+        .and_then(|p| {
+            let written = p.composition.languages();
+            let l = if written.contains(&lang) {
+                lang
+            } else {
+                *written.first()?
+            };
+            Some(p.composition.texts[l.code()].headline.clone())
+        })
+        .unwrap_or_default();
+    Ok(DeliveryPage {
+        layout: Layout::new(lang, &state, "/console/incidents"),
+        csrf: staff.csrf().to_owned(),
+        id,
+        headline,
+        status: a.status.clone(),
+        msg_type: a.msg_type.clone(),
+        released: a.state == crieur_store::AlertState::Released,
     })
 }
