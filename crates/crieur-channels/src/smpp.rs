@@ -11,6 +11,7 @@
 
 mod address;
 mod bind;
+pub mod loopback;
 mod receipt;
 mod status;
 
