@@ -67,7 +67,7 @@ impl SmppServerListener for Listener {
         let state = &self.0;
         let n = state.submits.fetch_add(1, Ordering::Relaxed) + 1;
         let every = state.throttle_every.load(Ordering::Relaxed);
-        if every > 0 && n % every == 0 {
+        if every > 0 && n.is_multiple_of(every) {
             return sm.reject(SmppError::ESME_RTHROTTLED);
         }
         if state.count_destinations.load(Ordering::Relaxed) {
