@@ -5,6 +5,7 @@
 //! who receives what, when to retry or what to store (that is crieur-dispatch's
 //! job). A connector only sends one message and says, honestly, what happened.
 
+pub mod operator;
 mod simulator;
 pub mod smpp;
 pub mod smtp;
