@@ -117,7 +117,15 @@ async fn round(lane: &Lane, slots: &[Slot]) -> Option<Duration> {
                 .send(failed(&d, "", format!("unknown channel {}", d.channel)));
             continue;
         };
-        let (slot, permit) = pick(&ready).await;
+        let (slot, permit) = if lane.channel == "operator" {
+            // Each operator is its own provider: the delivery names it.
+            match named(lane, slots, &d).await {
+                Some(picked) => picked,
+                None => continue,
+            }
+        } else {
+            pick(&ready).await
+        };
         let records = lane.records.clone();
         let settings = lane.settings.clone();
         let provider = slot.provider.clone();
@@ -125,6 +133,35 @@ async fn round(lane: &Lane, slots: &[Slot]) -> Option<Duration> {
         tokio::spawn(send(d, msg, provider, pace, permit, records, settings));
     }
     None
+}
+
+/// The provider a delivery names (a mobile operator), waiting for its room;
+/// `None` when it is unknown (failed) or cannot send now (back in the queue).
+async fn named<'a>(
+    lane: &Lane,
+    slots: &'a [Slot],
+    d: &ClaimedDelivery,
+) -> Option<(&'a Slot, OwnedSemaphorePermit)> {
+    let Some(slot) = slots.iter().find(|s| s.provider.name() == d.address) else {
+        let reason = format!("no operator named {} is configured", d.address);
+        let _ = lane.records.send(failed(d, "", reason));
+        return None;
+    };
+    if !slot.provider.ready() {
+        let _ = lane.records.send(DeliveryOutcome {
+            id: d.id,
+            provider: d.address.clone(),
+            result: OutcomeKind::Requeue { at: unix_now() + 5 },
+        });
+        return None;
+    }
+    let permit = slot
+        .permits
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("a lane's semaphores are never closed");
+    Some((slot, permit))
 }
 
 /// The first ready provider with room, in order; else wait for the first.

@@ -38,6 +38,9 @@ pub struct AlertSettings {
     /// Verified contacts (E.164 numbers, e-mail addresses) an Exercise or Test
     /// may be restricted to.
     pub test_group: Vec<String>,
+    /// The mobile operators that broadcast Actual alerts to every phone in the
+    /// area (location-based SMS, cell broadcast), by configured name.
+    pub operators: Vec<String>,
 }
 
 impl Default for AlertSettings {
@@ -54,6 +57,7 @@ impl Default for AlertSettings {
             .into(),
             sender: "crieur@localhost".into(),
             test_group: Vec::new(),
+            operators: Vec::new(),
         }
     }
 }
@@ -586,7 +590,23 @@ pub(crate) async fn release(
     )
     .await?;
     let sent = cap_time(now);
-    let (texts, deliveries) = plan(state, &parsed).await?;
+    let (mut texts, mut deliveries) = plan(state, &parsed).await?;
+    // Every phone in the area, through the mobile operators: Actual alerts
+    // only (never exercises, tests or a test group), with their follow-ups.
+    let operators = &state.settings.alerts.operators;
+    if parsed.status == Status::Actual && !parsed.test_group && !operators.is_empty() {
+        texts.push(PlannedText {
+            channel: "operator".into(),
+            language: "cap".into(),
+            subject: String::new(),
+            body: operator_cap(state, a, &parsed, &sent).await?,
+        });
+        deliveries.extend(operators.iter().map(|name| PlannedDelivery {
+            channel: "operator".into(),
+            language: "cap".into(),
+            address: name.clone(),
+        }));
+    }
     let release = Release {
         fingerprint: a.fingerprint.clone(),
         from: a.state,
@@ -770,6 +790,26 @@ async fn plan(
         }
     }
     Ok((texts, deliveries))
+}
+
+/// The alert as mobile operators receive it: its CAP message as released,
+/// each `info` carrying the cell-broadcast text of its language as the
+/// parameter `cell_broadcast` (within the 15 pages checked when composed).
+async fn operator_cap(
+    state: &AppState,
+    a: &StoredAlert,
+    parsed: &Parsed,
+    sent: &str,
+) -> Result<String, ApiError> {
+    let mut released = a.clone();
+    released.sent = Some(sent.to_owned());
+    let mut message = to_cap(state, &released).await?;
+    for (info, lang) in message.infos.iter_mut().zip(parsed.composition.languages()) {
+        let out = parsed.composition.texts[lang.code()].outgoing(parsed.status, lang);
+        info.parameters
+            .push(cap::ValueName::new("cell_broadcast", out.cell_broadcast));
+    }
+    Ok(message.to_xml())
 }
 
 /// The alert's CAP 1.2 message.

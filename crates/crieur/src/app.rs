@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use anyhow::Context;
+use crieur_channels::operator::{OperatorConfig, OperatorProvider};
 use crieur_channels::smpp::{SmppConfig, SmppProvider};
 use crieur_channels::smtp::{Security, SmtpConfig, SmtpProvider};
 use crieur_channels::{DeviceSimulator, Provider, ReceiptSink};
@@ -86,6 +87,12 @@ impl App {
                 ]
                 .into(),
                 test_group: config.alerts.test_group.clone(),
+                operators: config
+                    .channels
+                    .operators
+                    .iter()
+                    .map(|o| o.name.clone())
+                    .collect(),
                 sender: format!(
                     "crieur@{}",
                     config
@@ -125,12 +132,11 @@ impl App {
     }
 
     /// The configured providers, in order of preference per channel; the
-    /// device simulator alone when it stands in for real ones.
+    /// device simulator first when it stands in for phones and mailboxes.
     fn providers(&self, receipts: ReceiptSink) -> anyhow::Result<Providers> {
         let mut all = Providers::default();
         if let Some(sim) = &self.state.simulator {
             all.list.push(sim.clone());
-            return Ok(all);
         }
         let channels = &self.config.channels;
         for p in &channels.sms {
@@ -177,6 +183,20 @@ impl App {
             );
             all.smtp.push(relay.clone());
             all.list.push(relay);
+        }
+        for p in &channels.operators {
+            let mut c = OperatorConfig::new(&p.name, &p.url);
+            c.token = p.token.as_ref().map(|t| t.0.clone());
+            c.rate = p.rate;
+            for f in &p.extra_roots {
+                c.extra_roots
+                    .push(std::fs::read_to_string(f).with_context(|| {
+                        format!("channels.operators {}: reading {}", p.name, f.display())
+                    })?);
+            }
+            let operator = OperatorProvider::new(c)
+                .with_context(|| format!("channels.operators {}", p.name))?;
+            all.list.push(Arc::new(operator));
         }
         Ok(all)
     }

@@ -91,6 +91,25 @@ pub struct ChannelsConfig {
     pub sms: Vec<SmsProvider>,
     /// SMTP relays (`[[channels.email]]`).
     pub email: Vec<EmailProvider>,
+    /// Mobile operators' location-based SMS / cell-broadcast endpoints
+    /// (`[[channels.operators]]`): every Actual alert goes to each of them.
+    pub operators: Vec<OperatorEndpoint>,
+}
+
+/// A mobile operator's endpoint for alerts in CAP over HTTPS.
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorEndpoint {
+    pub name: String,
+    /// https:// address receiving `application/cap+xml`.
+    pub url: String,
+    #[serde(default)]
+    pub token: Option<Secret>,
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// PEM files of certificate authorities to trust beside the system's.
+    #[serde(default)]
+    pub extra_roots: Vec<PathBuf>,
 }
 
 /// A secret setting: read from the file or environment, never shown.

@@ -872,3 +872,190 @@ async fn an_exercise_can_be_kept_to_the_test_group() {
         "the follow-up stays within the test group"
     );
 }
+
+/// A mobile operator's CAP endpoint over HTTPS: keeps what it receives and
+/// acknowledges with a reference and the reach it reports.
+struct OperatorPeer {
+    url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+async fn operator_peer(dir: &std::path::Path, name: &str, reach: u64) -> (OperatorPeer, String) {
+    use axum::routing::post;
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("certificate");
+    let ca = dir.join(format!("{name}-ca.pem"));
+    std::fs::write(&ca, cert.cert.pem()).expect("write ca");
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
+        cert.cert.pem().into_bytes(),
+        cert.signing_key.serialize_pem().into_bytes(),
+    )
+    .await
+    .expect("tls config");
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = received.clone();
+    let tag = name.to_owned();
+    let router = axum::Router::new().route(
+        "/cap",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let keep = keep.clone();
+            let tag = tag.clone();
+            async move {
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let n = {
+                    let mut k = keep.lock().unwrap();
+                    k.push((key, body));
+                    k.len()
+                };
+                axum::Json(json!({"reference": format!("{tag}-{n}"), "reach": reach}))
+            }
+        }),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = tokio::spawn(async move {
+        axum_server::from_tcp_rustls(listener, tls)
+            .expect("listener")
+            .serve(router.into_make_service())
+            .await
+            .expect("operator peer");
+    });
+    (
+        OperatorPeer {
+            url: format!("https://localhost:{port}/cap"),
+            received,
+            _server: server,
+        },
+        ca.display().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn actual_alerts_and_their_follow_ups_reach_the_mobile_operators() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (proximus, proximus_ca) = operator_peer(dir.path(), "proximus", 412_000).await;
+    let (orange, orange_ca) = operator_peer(dir.path(), "orange", 198_500).await;
+    let mut config = common::config_in(dir.path());
+    config.channels.simulator = true;
+    config.channels.operators = vec![
+        crieur::config::OperatorEndpoint {
+            name: "proximus".into(),
+            url: proximus.url.clone(),
+            token: Some(crieur::config::Secret("px-token".into())),
+            rate: None,
+            extra_roots: vec![proximus_ca.into()],
+        },
+        crieur::config::OperatorEndpoint {
+            name: "orange".into(),
+            url: orange.url.clone(),
+            token: None,
+            rate: None,
+            extra_roots: vec![orange_ca.into()],
+        },
+    ];
+    let app = common::spawn_in(dir, config, Default::default()).await;
+    common::small_registry(&app.store).await;
+    citizen(&app, "fr", "+32470000001", &[liege_home()]).await;
+    let mayor = staff(&app, "mayor.liege", Role::Mayor, "62063").await;
+    let incident = mayor.incident("Nuage toxique").await;
+
+    // An exercise never reaches the operators: they would broadcast it to everyone.
+    let (_, v) = mayor
+        .post(
+            &format!("/api/incidents/{incident}/alerts"),
+            draft("Exercise", "Exercice: restez chez vous.", liege()),
+        )
+        .await;
+    let exercise = v["id"].as_i64().expect("id");
+    let (status, v) = mayor
+        .post(&format!("/api/alerts/{exercise}/release"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+
+    // An Actual alert goes to each operator once, as CAP with the polygon and
+    // the cell-broadcast text; their acknowledgement and reach are stored.
+    let (_, v) = mayor
+        .post(
+            &format!("/api/incidents/{incident}/alerts"),
+            draft(
+                "Actual",
+                "Nuage toxique: fermez portes et fenetres.",
+                liege(),
+            ),
+        )
+        .await;
+    let actual = v["id"].as_i64().expect("id");
+    let (status, v) = mayor
+        .post(&format!("/api/alerts/{actual}/release"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    app.settle().await;
+    let lines = app
+        .store
+        .deliveries()
+        .delivery_report(actual)
+        .await
+        .expect("report");
+    let operators: Vec<_> = lines.iter().filter(|l| l.channel == "operator").collect();
+    assert_eq!(operators.len(), 2, "{lines:?}");
+    for l in &operators {
+        assert_eq!(l.state, "sent", "{l:?}");
+        assert_eq!(l.provider.as_deref(), Some(l.address.as_str()));
+    }
+    let reach: u64 = operators.iter().filter_map(|l| l.reach).sum();
+    assert_eq!(reach, 412_000 + 198_500);
+    let exercise_lines = app
+        .store
+        .deliveries()
+        .delivery_report(exercise)
+        .await
+        .expect("report");
+    assert!(exercise_lines.iter().all(|l| l.channel != "operator"));
+    for peer in [&proximus, &orange] {
+        let got = peer.received.lock().unwrap().clone();
+        assert_eq!(got.len(), 1, "one alert, once");
+        let cap = crieur_domain::cap::Alert::from_xml(got[0].1.as_bytes()).expect("valid CAP");
+        assert_eq!(cap.status.as_str(), "Actual");
+        assert!(!cap.infos[0].areas.is_empty());
+        assert!(
+            cap.infos.iter().any(|i| i
+                .parameters
+                .iter()
+                .any(|p| p.value_name == "cell_broadcast" && p.value.contains("fermez"))),
+            "{}",
+            got[0].1
+        );
+    }
+
+    // Its all-clear goes to the same operators, referring to it.
+    let (status, v) = mayor
+        .post(
+            &format!("/api/alerts/{actual}/follow-up"),
+            json!({"msg_type": "Update", "status": "Actual",
+                   "composition": composition("Fin d'alerte: vous pouvez sortir."), "area": liege()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let update = v["id"].as_i64().expect("id");
+    let (status, v) = mayor
+        .post(&format!("/api/alerts/{update}/release"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    app.settle().await;
+    for peer in [&proximus, &orange] {
+        let got = peer.received.lock().unwrap().clone();
+        assert_eq!(got.len(), 2);
+        assert_ne!(
+            got[0].0, got[1].0,
+            "each delivery has its own idempotency key"
+        );
+        let cap = crieur_domain::cap::Alert::from_xml(got[1].1.as_bytes()).expect("valid CAP");
+        assert_eq!(cap.msg_type.as_str(), "Update");
+        assert_eq!(cap.references.len(), 1);
+    }
+    app.stop().await;
+}
