@@ -5,6 +5,7 @@ pub(crate) mod accounts;
 pub(crate) mod addresses;
 mod audit;
 mod bench;
+mod bench_dispatch;
 mod cap;
 mod citizens;
 mod population;
@@ -90,6 +91,17 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         subscribers: usize,
     },
+    /// The dispatch engine: SMS over SMPP to a loopback SMSC, e-mail over SMTP
+    /// to Postfix's smtp-sink, beside smtp-source.
+    Dispatch {
+        #[arg(long, default_value_t = 1_000_000)]
+        sms: u64,
+        #[arg(long, default_value_t = 200_000)]
+        emails: u64,
+        /// Have the SMSC send a delivery receipt for every SMS.
+        #[arg(long)]
+        receipts: bool,
+    },
 }
 
 impl Cli {
@@ -140,6 +152,11 @@ impl Cli {
             Command::Bench(BenchCommand::Targeting { subscribers }) => {
                 bench::targeting(*subscribers)
             }
+            Command::Bench(BenchCommand::Dispatch {
+                sms,
+                emails,
+                receipts,
+            }) => bench_dispatch::dispatch(*sms, *emails, *receipts).await,
         }
     }
 }
