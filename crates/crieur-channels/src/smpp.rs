@@ -357,6 +357,10 @@ impl Provider for SmppProvider {
         self.shared.binds.iter().any(BindSlot::is_bound)
     }
 
+    fn receipts(&self) -> bool {
+        self.shared.config.delivery_receipts
+    }
+
     async fn send(&self, envelope: &Envelope) -> Result<Accepted, ChannelError> {
         let Outbound::Sms { to, text } = &envelope.message else {
             return Err(ChannelError::Permanent(format!(

@@ -7,8 +7,9 @@
 use crate::{Settings, unix_now};
 use crieur_channels::Receipt;
 use crieur_store::{DeliveryOutcome, ReceiptRecord, Store};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 
 /// How long a receipt for an unknown reference is kept waiting.
@@ -24,6 +25,7 @@ pub(crate) async fn run(
     store: Store,
     mut records: mpsc::UnboundedReceiver<DeliveryOutcome>,
     mut receipts: mpsc::Receiver<(Receipt, oneshot::Sender<bool>)>,
+    unrecorded: Arc<Semaphore>,
     settings: Settings,
 ) {
     let mut outcomes: Vec<DeliveryOutcome> = Vec::new();
@@ -77,12 +79,21 @@ pub(crate) async fn run(
         }
         fresh.append(&mut waiting);
         let receipt_records = fresh.iter().map(|p| p.record.clone()).collect();
-        match store
+        let writing = Instant::now();
+        let count = outcomes.len();
+        let result = store
             .deliveries()
             .record_deliveries(outcomes.clone(), receipt_records, unix_now())
-            .await
-        {
+            .await;
+        tracing::trace!(
+            count,
+            took_us = writing.elapsed().as_micros() as u64,
+            "outcomes recorded"
+        );
+        match result {
             Ok(known) => {
+                // Recorded: the lanes may claim as many again.
+                unrecorded.add_permits(outcomes.len());
                 outcomes.clear();
                 for (p, known) in fresh.drain(..).zip(known) {
                     if known {

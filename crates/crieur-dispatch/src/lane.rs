@@ -18,6 +18,9 @@ pub(crate) struct Lane {
     pub(crate) store: Store,
     pub(crate) providers: Vec<Arc<dyn Provider>>,
     pub(crate) records: mpsc::UnboundedSender<DeliveryOutcome>,
+    /// Claimed and not yet recorded, shared by every lane (see
+    /// `Settings::unrecorded_max`); the flusher gives permits back.
+    pub(crate) unrecorded: Arc<Semaphore>,
     pub(crate) settings: Settings,
     pub(crate) wake: Arc<Notify>,
     pub(crate) stopping: Arc<Stopping>,
@@ -34,6 +37,7 @@ struct Slot {
 const DRAIN: Duration = Duration::from_secs(20);
 
 pub(crate) async fn run(lane: Lane) {
+    let lane = Arc::new(lane);
     let slots: Vec<Slot> = lane
         .providers
         .iter()
@@ -47,20 +51,26 @@ pub(crate) async fn run(lane: Lane) {
             }
         })
         .collect();
-    while !lane.stopping.is_stopped() {
-        let pause = if slots.is_empty() {
-            no_provider(&lane).await
-        } else {
-            round(&lane, &slots).await
-        };
-        if let Some(pause) = pause {
-            tokio::select! {
-                () = lane.stopping.stopped() => {}
-                () = lane.wake.notified() => {}
-                () = tokio::time::sleep(pause) => {}
+    if slots.is_empty() {
+        while !lane.stopping.is_stopped() {
+            if let Some(pause) = no_provider(&lane).await {
+                idle(&lane, pause).await;
             }
         }
+        return;
     }
+    // The claimer keeps a batch or two ready, so the providers' windows stay
+    // full while the next claim is being written.
+    let window: u32 = slots.iter().map(|s| s.size).sum();
+    let batch = window.clamp(64, lane.settings.claim_max.max(64));
+    let (ready_rows, mut rows) = mpsc::channel::<Vec<ClaimedDelivery>>(2);
+    let claimer = tokio::spawn(claim(lane.clone(), batch, ready_rows));
+    while let Some(claimed) = rows.recv().await {
+        for d in claimed {
+            dispatch(&lane, &slots, d).await;
+        }
+    }
+    let _ = claimer.await;
     // Let what is in flight finish and be recorded; what does not finish in
     // time stays claimed and is recovered as possibly duplicated.
     for s in &slots {
@@ -76,63 +86,101 @@ pub(crate) async fn run(lane: Lane) {
     }
 }
 
-/// One claim and its sends. Returns how long to pause before the next, if
-/// there was nothing to do.
-async fn round(lane: &Lane, slots: &[Slot]) -> Option<Duration> {
-    let ready: Vec<&Slot> = slots.iter().filter(|s| s.provider.ready()).collect();
-    let Some(first) = ready.first() else {
-        return Some(Duration::from_millis(250));
-    };
-    let room: usize = ready.iter().map(|s| s.permits.available_permits()).sum();
-    if room == 0 {
-        // Wait for the primary to have room again (or a short while, in case
-        // another provider frees some first).
-        tokio::select! {
-            p = first.permits.clone().acquire_owned() => drop(p),
-            () = tokio::time::sleep(Duration::from_millis(20)) => {}
-        }
-        return None;
+async fn idle(lane: &Lane, pause: Duration) {
+    tokio::select! {
+        () = lane.stopping.stopped() => {}
+        () = lane.wake.notified() => {}
+        () = tokio::time::sleep(pause) => {}
     }
-    let limit = (room as u32).min(lane.settings.claim_max);
-    let claimed = match lane
-        .store
-        .deliveries()
-        .claim_deliveries(lane.channel, limit, unix_now())
-        .await
-    {
-        Ok(c) => c,
-        Err(e) => {
-            // A storage hiccup must not end sending: wait and try again.
-            tracing::error!(channel = lane.channel, error = %e, "claiming deliveries failed; retrying");
-            return Some(Duration::from_secs(1));
-        }
-    };
-    if claimed.is_empty() {
-        return Some(lane.settings.idle);
-    }
-    for d in claimed {
-        let Some(msg) = message(&d) else {
-            let _ = lane
-                .records
-                .send(failed(&d, "", format!("unknown channel {}", d.channel)));
+}
+
+/// Claims batches while a provider of the lane is ready, until stopping.
+async fn claim(lane: Arc<Lane>, batch: u32, out: mpsc::Sender<Vec<ClaimedDelivery>>) {
+    while !lane.stopping.is_stopped() {
+        if !lane.providers.iter().any(|p| p.ready()) {
+            idle(&lane, Duration::from_millis(250)).await;
             continue;
+        }
+        let Some(budget) = reserve(&lane, batch).await else {
+            break;
         };
-        let (slot, permit) = if lane.channel == "operator" {
-            // Each operator is its own provider: the delivery names it.
-            match named(lane, slots, &d).await {
-                Some(picked) => picked,
-                None => continue,
+        let claiming = std::time::Instant::now();
+        let claimed = lane
+            .store
+            .deliveries()
+            .claim_deliveries(lane.channel, budget, unix_now())
+            .await;
+        // Each claimed row holds one permit until its outcome is written.
+        let kept = claimed.as_ref().map_or(0, Vec::len);
+        lane.unrecorded
+            .add_permits(budget as usize - kept.min(budget as usize));
+        match claimed {
+            Ok(c) if c.is_empty() => idle(&lane, lane.settings.idle).await,
+            Ok(c) => {
+                tracing::trace!(
+                    count = c.len(),
+                    took_us = claiming.elapsed().as_micros() as u64,
+                    "claimed"
+                );
+                if out.send(c).await.is_err() {
+                    break;
+                }
             }
-        } else {
-            pick(&ready).await
-        };
-        let records = lane.records.clone();
-        let settings = lane.settings.clone();
-        let provider = slot.provider.clone();
-        let pace = slot.pace.clone();
-        tokio::spawn(send(d, msg, provider, pace, permit, records, settings));
+            Err(e) => {
+                // A storage hiccup must not end sending: wait and try again.
+                tracing::error!(channel = lane.channel, error = %e, "claiming deliveries failed; retrying");
+                idle(&lane, Duration::from_secs(1)).await;
+            }
+        }
     }
-    None
+}
+
+/// Hands one claimed delivery to a provider (waiting for room), or records
+/// why it cannot go now.
+async fn dispatch(lane: &Lane, slots: &[Slot], d: ClaimedDelivery) {
+    let Some(msg) = message(&d) else {
+        let reason = format!("unknown channel {}", d.channel);
+        let _ = lane.records.send(failed(&d, "", reason));
+        return;
+    };
+    let picked = if lane.channel == "operator" {
+        // Each operator is its own provider: the delivery names it.
+        named(lane, slots, &d).await
+    } else {
+        pick(slots).await
+    };
+    let Some((slot, permit)) = picked else {
+        if lane.channel != "operator" {
+            // Nobody can send now: back to the queue, the attempt not counted.
+            let _ = lane.records.send(DeliveryOutcome {
+                id: d.id,
+                provider: String::new(),
+                result: OutcomeKind::Requeue { at: unix_now() + 1 },
+            });
+        }
+        return;
+    };
+    tokio::spawn(send(
+        d,
+        msg,
+        slot.provider.clone(),
+        slot.pace.clone(),
+        permit,
+        lane.records.clone(),
+        lane.settings.clone(),
+    ));
+}
+
+/// Takes `n` permits of the unrecorded budget, waiting while the recording is
+/// behind; `None` when stopping.
+async fn reserve(lane: &Lane, n: u32) -> Option<u32> {
+    tokio::select! {
+        p = lane.unrecorded.acquire_many(n) => {
+            p.ok()?.forget();
+            Some(n)
+        }
+        () = lane.stopping.stopped() => None,
+    }
 }
 
 /// The provider a delivery names (a mobile operator), waiting for its room;
@@ -164,21 +212,24 @@ async fn named<'a>(
     Some((slot, permit))
 }
 
-/// The first ready provider with room, in order; else wait for the first.
-async fn pick<'a>(ready: &[&'a Slot]) -> (&'a Slot, OwnedSemaphorePermit) {
-    for s in ready {
+/// The first ready provider with room, in order; else wait for room at the
+/// first ready one. `None` when none is ready.
+async fn pick(slots: &[Slot]) -> Option<(&Slot, OwnedSemaphorePermit)> {
+    let mut first = None;
+    for s in slots.iter().filter(|s| s.provider.ready()) {
         if let Ok(p) = s.permits.clone().try_acquire_owned() {
-            return (s, p);
+            return Some((s, p));
         }
+        first.get_or_insert(s);
     }
-    let s = ready[0];
+    let s = first?;
     let p = s
         .permits
         .clone()
         .acquire_owned()
         .await
         .expect("a lane's semaphores are never closed");
-    (s, p)
+    Some((s, p))
 }
 
 async fn send(
@@ -283,12 +334,16 @@ fn failed(d: &ClaimedDelivery, provider: &str, reason: String) -> DeliveryOutcom
 
 /// A channel nobody provides: its deliveries fail, saying so.
 async fn no_provider(lane: &Lane) -> Option<Duration> {
-    match lane
+    let budget = reserve(lane, lane.settings.claim_max).await?;
+    let claimed = lane
         .store
         .deliveries()
-        .claim_deliveries(lane.channel, lane.settings.claim_max, unix_now())
-        .await
-    {
+        .claim_deliveries(lane.channel, budget, unix_now())
+        .await;
+    let kept = claimed.as_ref().map_or(0, Vec::len);
+    lane.unrecorded
+        .add_permits(budget as usize - kept.min(budget as usize));
+    match claimed {
         Ok(claimed) if claimed.is_empty() => Some(lane.settings.idle),
         Ok(claimed) => {
             tracing::warn!(

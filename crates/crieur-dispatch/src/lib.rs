@@ -41,6 +41,10 @@ pub struct Settings {
     pub flush_max: usize,
     /// The most deliveries one claim takes for one channel.
     pub claim_max: u32,
+    /// The most deliveries claimed and not yet recorded, all channels
+    /// together: what a crash may leave uncertain (sent again, flagged as
+    /// possibly duplicated). Claims wait while the recording falls behind.
+    pub unrecorded_max: u32,
     /// How long a lane sleeps when nothing is due and nobody wakes it.
     pub idle: Duration,
 }
@@ -54,6 +58,7 @@ impl Default for Settings {
             flush_interval: Duration::from_millis(10),
             flush_max: 2_000,
             claim_max: 1_024,
+            unrecorded_max: 4_096,
             idle: Duration::from_secs(1),
         }
     }
@@ -108,10 +113,14 @@ impl Dispatcher {
             );
         }
         let (records, queue) = mpsc::unbounded_channel();
+        let unrecorded = Arc::new(tokio::sync::Semaphore::new(
+            settings.unrecorded_max.max(settings.claim_max) as usize,
+        ));
         let flusher = tokio::spawn(flusher::run(
             store.clone(),
             queue,
             receipts.0,
+            unrecorded.clone(),
             settings.clone(),
         ));
         let stopping = Arc::new(stopping::Stopping::default());
@@ -127,6 +136,7 @@ impl Dispatcher {
                 store: store.clone(),
                 providers: serving,
                 records: records.clone(),
+                unrecorded: unrecorded.clone(),
                 settings: settings.clone(),
                 wake: wake.clone(),
                 stopping: stopping.clone(),

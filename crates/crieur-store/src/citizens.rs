@@ -91,6 +91,12 @@ pub trait CitizenStore: Send + Sync {
     /// in the given order.
     async fn register_citizen(&self, citizen: &NewCitizen) -> Result<(i64, Vec<i64>), StoreError>;
     async fn citizen(&self, id: i64) -> Result<Option<Citizen>, StoreError>;
+    /// The verified contacts of many citizens at once, with each owner's id and
+    /// language, ordered by owner then contact (for delivery plans).
+    async fn verified_contacts(
+        &self,
+        citizen_ids: &[i64],
+    ) -> Result<Vec<(i64, String, StoredContact)>, StoreError>;
     /// The citizen owning a verified contact with this value, if any.
     async fn citizen_by_verified_contact(
         &self,

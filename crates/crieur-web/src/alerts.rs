@@ -742,27 +742,40 @@ async fn plan(
     parsed: &Parsed,
 ) -> Result<(Vec<PlannedText>, Vec<PlannedDelivery>), ApiError> {
     let resolution = state.audience.resolve(&parsed.target, &state.territories);
-    let citizens = state.store.citizens();
-    let mut deliveries = Vec::new();
+    let recipients = resolution.recipients();
+    let ids: Vec<i64> = recipients.iter().map(|r| r.person).collect();
+    let contacts = state.store.citizens().verified_contacts(&ids).await?;
+    let mut deliveries = Vec::with_capacity(contacts.len() * 2);
     let mut languages = std::collections::BTreeSet::new();
-    for r in resolution.recipients() {
-        let Some(citizen) = citizens.citizen(r.person).await? else {
-            continue;
-        };
-        let own: Language = citizen.language.parse().unwrap_or(Language::Fr);
-        let official = state
-            .territories
-            .get(r.municipality)
-            .map(|u| u.languages.clone())
-            .unwrap_or_default();
-        let Some(lang) = parsed.composition.language_for(own, &official) else {
-            continue;
-        };
-        let contacts = citizen
-            .contacts
+    // Both lists are sorted by person: walk them together.
+    let mut at = 0;
+    for r in recipients {
+        while at < contacts.len() && contacts[at].0 < r.person {
+            at += 1;
+        }
+        let own_contacts = contacts[at..]
             .iter()
-            .filter(|k| !parsed.test_group || in_test_group(state, &k.value));
-        for k in contacts {
+            .take_while(|(owner, _, _)| *owner == r.person);
+        let mut lang = None;
+        for (_, language, k) in own_contacts {
+            let lang = match lang {
+                Some(l) => l,
+                None => {
+                    let own: Language = language.parse().unwrap_or(Language::Fr);
+                    let official = state
+                        .territories
+                        .get(r.municipality)
+                        .map(|u| u.languages.clone())
+                        .unwrap_or_default();
+                    let Some(l) = parsed.composition.language_for(own, &official) else {
+                        break;
+                    };
+                    *lang.insert(l)
+                }
+            };
+            if parsed.test_group && !in_test_group(state, &k.value) {
+                continue;
+            }
             for channel in channels_of(k) {
                 languages.insert(lang);
                 deliveries.push(PlannedDelivery {

@@ -209,10 +209,10 @@ delivery_receipts = false
             "{to} received twice but is not flagged"
         );
     }
-    // The uncertain window is what was claimed and not recorded: at most the
-    // provider's window plus one unwritten batch of outcomes.
+    // The uncertain window is what was claimed and not recorded, which the
+    // engine bounds (Settings::unrecorded_max).
     assert!(
-        after.possible_duplicates <= 4 * 64 + 2_000,
+        after.possible_duplicates <= u64::from(crieur_dispatch::Settings::default().unrecorded_max),
         "{} possibly duplicated",
         after.possible_duplicates
     );

@@ -70,7 +70,7 @@ impl ReceiptHandler {
         match tokio::time::timeout(self.answer_timeout, handed).await {
             Ok(Some(true)) => pdu.accept(),
             _ => {
-                tracing::warn!(provider = %self.provider, "SMPP delivery receipt not stored; the SMSC will redeliver it");
+                tracing::debug!(provider = %self.provider, "SMPP delivery receipt not stored; the SMSC will redeliver it");
                 reject(pdu, SmppError::ESME_RX_T_APPN)
             }
         }

@@ -342,6 +342,37 @@ impl CitizenStore for SqliteStore {
         )
     }
 
+    async fn verified_contacts(
+        &self,
+        citizen_ids: &[i64],
+    ) -> Result<Vec<(i64, String, StoredContact)>, StoreError> {
+        let mut out = Vec::new();
+        // One query per 10,000 owners, the ids passed as one JSON array.
+        for chunk in citizen_ids.chunks(10_000) {
+            let ids = serde_json::to_string(chunk)
+                .map_err(|e| StoreError::Corrupt(format!("citizen ids: {e}")))?;
+            for k in sqlx::query(
+                "SELECT k.citizen_id, z.language, k.id, k.kind, k.value, k.line, k.sms, k.voice,
+                        k.verified_at, k.verified_by
+                 FROM citizen_contacts k JOIN citizens z ON z.id = k.citizen_id
+                 WHERE k.citizen_id IN (SELECT value FROM json_each(?1))
+                   AND k.verified_at IS NOT NULL
+                 ORDER BY k.citizen_id, k.id",
+            )
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?
+            {
+                out.push((
+                    k.try_get("citizen_id")?,
+                    k.try_get("language")?,
+                    contact(&k)?,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     async fn all_citizens(&self) -> Result<Vec<Citizen>, StoreError> {
         let mut citizens: Vec<Citizen> = sqlx::query(
             "SELECT id, language, general_interest, consent_version, consent_at, source, created_at

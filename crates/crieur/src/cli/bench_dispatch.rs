@@ -36,6 +36,7 @@ async fn release(
     store: &Store,
     account: i64,
     channel: &str,
+    body: &str,
     addresses: impl Iterator<Item = String>,
 ) -> anyhow::Result<i64> {
     let alerts = store.alerts();
@@ -72,9 +73,7 @@ async fn release(
                     channel: channel.into(),
                     language: "fr".into(),
                     subject: "TEST - Alerte: nuage toxique".into(),
-                    body: "TEST - Nuage toxique: fermez portes et fenêtres, restez à l'intérieur. \
-                           Infos: crieur.example"
-                        .into(),
+                    body: body.into(),
                 }],
                 deliveries: addresses
                     .map(|address| PlannedDelivery {
@@ -113,7 +112,10 @@ async fn run(
         .run(stop.clone()),
     );
     while reached() == 0 {
-        anyhow::ensure!(start.elapsed() < Duration::from_secs(60), "nothing was sent");
+        anyhow::ensure!(
+            start.elapsed() < Duration::from_secs(60),
+            "nothing was sent"
+        );
         tokio::time::sleep(Duration::from_micros(200)).await;
     }
     let first = start.elapsed();
@@ -130,7 +132,17 @@ async fn run(
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let all = start.elapsed();
-    while store.deliveries().unfinished_deliveries().await? > 0 {
+    loop {
+        let asked = Instant::now();
+        let left = store.deliveries().unfinished_deliveries().await?;
+        tracing::debug!(
+            left,
+            took_ms = asked.elapsed().as_millis() as u64,
+            "unfinished"
+        );
+        if left == 0 {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let recorded = start.elapsed();
@@ -172,6 +184,9 @@ pub(super) async fn dispatch(sms: u64, emails: u64, receipts: bool) -> anyhow::R
             &store,
             account,
             "sms",
+            // One GSM 03.38 segment, as alert SMS are written.
+            "TEST - Nuage toxique: fermez portes et fenetres, restez a l'interieur. \
+             Infos: crieur.example",
             (0..sms).map(|i| format!("+3247{:07}", i % 10_000_000)),
         )
         .await?;
@@ -182,14 +197,30 @@ pub(super) async fn dispatch(sms: u64, emails: u64, receipts: bool) -> anyhow::R
         let smsc = LoopbackSmsc::start("bench").await?;
         smsc.send_receipts(receipts);
         let (sink, queue) = crieur_dispatch::receipts();
-        let mut config = SmppConfig::new("smsc", "127.0.0.1", smsc.port, "crieur", "bench", "BE-Alert");
+        let mut config = SmppConfig::new(
+            "smsc",
+            "127.0.0.1",
+            smsc.port,
+            "crieur",
+            "bench",
+            "BE-Alert",
+        );
         config.delivery_receipts = receipts;
         let provider = SmppProvider::start(config, sink);
         while provider.bound() < 4 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let times = run(&store, vec![provider.clone()], queue, sms, || smsc.submits()).await?;
+        let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = Counting {
+            inner: provider.clone(),
+            sent: sent.clone(),
+        };
+        let times = run(&store, vec![Arc::new(counter)], queue, sms, || {
+            sent.load(std::sync::atomic::Ordering::Relaxed)
+        })
+        .await?;
         report("SMS over SMPP (4 binds x 64)", sms, times);
+        println!("submit_sm received by the SMSC: {}", smsc.submits());
         if receipts {
             let start = Instant::now();
             while smsc.receipts_acknowledged() < sms && start.elapsed() < Duration::from_secs(60) {
@@ -213,7 +244,9 @@ pub(super) async fn dispatch(sms: u64, emails: u64, receipts: bool) -> anyhow::R
             );
             return Ok(());
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let mut args: Vec<String> = Vec::new();
         if is_root() {
             args.extend(["-u".into(), "nobody".into()]);
@@ -225,8 +258,14 @@ pub(super) async fn dispatch(sms: u64, emails: u64, receipts: bool) -> anyhow::R
             .kill_on_drop(true)
             .spawn()?;
         let connected = Instant::now();
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            anyhow::ensure!(connected.elapsed() < Duration::from_secs(10), "smtp-sink did not start");
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            anyhow::ensure!(
+                connected.elapsed() < Duration::from_secs(10),
+                "smtp-sink did not start"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         const SESSIONS: usize = 8;
@@ -253,13 +292,19 @@ pub(super) async fn dispatch(sms: u64, emails: u64, receipts: bool) -> anyhow::R
             println!(
                 "Postfix smtp-source ({SESSIONS} sessions, 1 KiB): {emails} in {took:.2} s = {:.0}/s{}",
                 emails as f64 / took,
-                if status.success() { "" } else { " (it reported an error)" }
+                if status.success() {
+                    ""
+                } else {
+                    " (it reported an error)"
+                }
             );
         }
         release(
             &store,
             account,
             "email",
+            "TEST - Nuage toxique: fermez portes et fenêtres, restez à l'intérieur.\n\n\
+             Infos: https://crieur.example/alerts",
             (0..emails).map(|i| format!("citizen{i}@crieur.test")),
         )
         .await?;
@@ -295,10 +340,10 @@ pub(super) async fn dispatch(sms: u64, emails: u64, receipts: bool) -> anyhow::R
     Ok(())
 }
 
-/// Counts what a provider accepted (smtp-sink keeps no count we can read).
+/// Counts the messages a provider accepted.
 #[derive(Debug)]
 struct Counting {
-    inner: Arc<SmtpProvider>,
+    inner: Arc<dyn Provider>,
     sent: Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -318,6 +363,9 @@ impl Provider for Counting {
     }
     fn ready(&self) -> bool {
         self.inner.ready()
+    }
+    fn receipts(&self) -> bool {
+        self.inner.receipts()
     }
     async fn send(
         &self,
