@@ -89,6 +89,8 @@ pub struct Accepted {
     pub references: Vec<String>,
     /// How many people the provider reports reaching (mobile operators).
     pub reach: Option<u64>,
+    /// The recipient confirmed they got it (pressed 1 during a voice call).
+    pub confirmed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

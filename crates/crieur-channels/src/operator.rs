@@ -622,7 +622,8 @@ mod tests {
             (
                 Accepted {
                     references: vec!["PX-1".into()],
-                    reach: Some(1_234_567)
+                    reach: Some(1_234_567),
+                    confirmed: false,
                 },
                 None
             )

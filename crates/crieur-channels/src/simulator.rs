@@ -108,6 +108,7 @@ impl Provider for DeviceSimulator {
         Ok(Accepted {
             references: vec![format!("sim-{}", envelope.delivery)],
             reach: None,
+            confirmed: false,
         })
     }
 }

@@ -397,6 +397,7 @@ impl Provider for SmppProvider {
         Ok(Accepted {
             references,
             reach: None,
+            confirmed: false,
         })
     }
 }

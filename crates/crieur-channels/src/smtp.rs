@@ -375,6 +375,7 @@ impl Provider for SmtpProvider {
                     return Ok(Accepted {
                         references: vec![prepared.message_id],
                         reach: None,
+                        confirmed: false,
                     });
                 }
                 Outcome::Refused {

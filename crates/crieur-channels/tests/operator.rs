@@ -307,6 +307,7 @@ async fn an_alert_arrives_intact_with_token_and_key_and_the_acknowledgement_come
         Accepted {
             references: vec!["PX-crieur-4711".to_owned()],
             reach: Some(1_234_567),
+            confirmed: false,
         }
     );
     let seen = peer.seen();

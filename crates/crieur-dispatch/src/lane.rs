@@ -284,9 +284,10 @@ pub(crate) fn classify(
 ) -> OutcomeKind {
     match result {
         Ok(a) => OutcomeKind::Sent {
-            await_receipts: receipts && !a.references.is_empty(),
+            await_receipts: receipts && !a.references.is_empty() && !a.confirmed,
             references: a.references,
             reach: a.reach,
+            confirmed: a.confirmed,
         },
         Err(ChannelError::Permanent(reason)) => OutcomeKind::Failed {
             reason: format!("permanent failure: {reason}"),
@@ -421,6 +422,7 @@ mod tests {
             Ok(Accepted {
                 references: vec!["a".into()],
                 reach: None,
+                confirmed: false,
             }),
             1,
             false,

@@ -51,6 +51,7 @@ impl Scripted {
                 Ok(Accepted {
                     references: vec![format!("ref-{to}")],
                     reach: None,
+                    confirmed: false,
                 })
             }),
             log: Mutex::default(),
@@ -212,6 +213,7 @@ impl Harness {
             t.failed += c.failed;
             t.retrying += c.retrying;
             t.cancelled += c.cancelled;
+            t.confirmed += c.confirmed;
             t.possible_duplicates += c.possible_duplicates;
             t
         })
@@ -532,6 +534,7 @@ async fn receipts_mark_deliveries_delivered_or_failed() {
         Ok(Accepted {
             references: vec![format!("{to}/1"), format!("{to}/2")],
             reach: None,
+            confirmed: false,
         })
     });
     let p = Arc::new(p);
@@ -610,5 +613,36 @@ async fn a_channel_without_provider_fails_its_deliveries_clearly() {
     assert_eq!(
         report[0].error.as_deref(),
         Some("no sms provider is configured")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmed_message_is_recorded_as_confirmed() {
+    let h = harness().await;
+    let alert = h.alert(0, 10, Priority::Actual, "Alerte").await;
+    let mut p = Scripted::new("trunk");
+    // Recipients 0 to 4 press 1; the others only listen.
+    p.script = Box::new(|to, _| {
+        let i: usize = to[5..].parse().unwrap();
+        Ok(Accepted {
+            references: vec![format!("call-{i}")],
+            reach: None,
+            confirmed: i < 5,
+        })
+    });
+    p.receipts = true;
+    let p = Arc::new(p);
+    let run = h.start(vec![p.clone()], fast());
+    let c = until(&h, alert, |c| c.sent + c.confirmed == 10).await;
+    run.stop().await;
+    assert_eq!((c.confirmed, c.sent), (5, 5));
+    let report = h.store.deliveries().delivery_report(alert).await.unwrap();
+    assert_eq!(
+        report
+            .iter()
+            .find(|l| l.address == number(0))
+            .unwrap()
+            .state,
+        "confirmed"
     );
 }

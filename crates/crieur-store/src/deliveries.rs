@@ -95,6 +95,8 @@ pub enum OutcomeKind {
         references: Vec<String>,
         await_receipts: bool,
         reach: Option<u64>,
+        /// The recipient confirmed (a voice call answered with 1): final.
+        confirmed: bool,
     },
     /// To be tried again at `at` (unix seconds). `possibly_sent` when it may
     /// have left already.

@@ -129,7 +129,7 @@ impl DeliveryStore for SqliteStore {
         self.writer
             .write(move |db| {
                 let mut sent = db.prepare_cached(
-                    "UPDATE deliveries SET state = 2, provider = ?2, provider_ref = ?3,
+                    "UPDATE deliveries SET state = ?7, provider = ?2, provider_ref = ?3,
                          receipts_due = ?4, reach = ?5, error = NULL, updated_at = ?6,
                          subject = CASE WHEN alert_id IS NULL THEN NULL ELSE subject END,
                          body = CASE WHEN alert_id IS NULL THEN NULL ELSE body END
@@ -160,6 +160,7 @@ impl DeliveryStore for SqliteStore {
                             references,
                             await_receipts,
                             reach,
+                            confirmed,
                         } => {
                             let due = if *await_receipts { references.len() } else { 0 };
                             let changed = sent.execute(params![
@@ -168,7 +169,8 @@ impl DeliveryStore for SqliteStore {
                                 references.first(),
                                 due as i64,
                                 reach.map(|r| r as i64),
-                                now
+                                now,
+                                if *confirmed { 7 } else { 2 }
                             ])?;
                             if changed > 0 && *await_receipts {
                                 for r in references {
