@@ -2,3 +2,5 @@
 //! prompts, for voice alerts and for the hotline's calls.
 //!
 //! It places and answers calls for others; it never decides whom to call.
+
+pub mod tts;
