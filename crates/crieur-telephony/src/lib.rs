@@ -2,3 +2,9 @@
 //! prompts, for voice alerts and for the hotline's calls.
 //!
 //! It places and answers calls for others; it never decides whom to call.
+
+pub mod dtmf;
+pub mod g711;
+pub mod media;
+pub mod rtp;
+pub mod sdp;
