@@ -3,4 +3,9 @@
 //!
 //! It places and answers calls for others; it never decides whom to call.
 
+pub mod dtmf;
+pub mod g711;
+pub mod media;
+pub mod rtp;
+pub mod sdp;
 pub mod tts;
