@@ -8,4 +8,5 @@ pub mod g711;
 pub mod media;
 pub mod rtp;
 pub mod sdp;
+pub mod sip;
 pub mod tts;
