@@ -10,3 +10,4 @@ pub mod rtp;
 pub mod sdp;
 pub mod sip;
 pub mod tts;
+pub mod voice;
