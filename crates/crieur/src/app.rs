@@ -11,6 +11,10 @@ use crieur_dispatch::Dispatcher;
 use crieur_domain::Territories;
 use crieur_domain::territory::{Boundary, geometry_from_geojson};
 use crieur_store::Store;
+use crieur_telephony::media::MediaConfig;
+use crieur_telephony::sip::{Credentials, SipConfig, SipEndpoint};
+use crieur_telephony::tts::{Tts, TtsConfig};
+use crieur_telephony::voice::{VoiceConfig, VoiceProvider};
 use crieur_web::{AppState, AuthSettings, RegistrationLimits, WebSettings};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -131,13 +135,10 @@ impl App {
         Ok(App { state, config })
     }
 
-    /// The configured providers, in order of preference per channel; the
-    /// device simulator first when it stands in for phones and mailboxes.
-    fn providers(&self, receipts: ReceiptSink) -> anyhow::Result<Providers> {
+    /// The configured providers, in order of preference per channel, then the
+    /// device simulator when it stands in for phones and mailboxes.
+    async fn providers(&self, receipts: ReceiptSink) -> anyhow::Result<Providers> {
         let mut all = Providers::default();
-        if let Some(sim) = &self.state.simulator {
-            all.list.push(sim.clone());
-        }
         let channels = &self.config.channels;
         for p in &channels.sms {
             let mut c = SmppConfig::new(
@@ -198,6 +199,43 @@ impl App {
                 .with_context(|| format!("channels.operators {}", p.name))?;
             all.list.push(Arc::new(operator));
         }
+        if !channels.voice.is_empty() {
+            let t = &self.config.telephony;
+            let (sip, _incoming) = SipEndpoint::start(SipConfig {
+                bind: t.sip_listen,
+                external: t.external,
+                invite_rate_per_source: t.invites_per_second_per_source,
+                ..SipConfig::default()
+            })
+            .await
+            .with_context(|| format!("starting SIP on {} (telephony.sip_listen)", t.sip_listen))?;
+            let sip = Arc::new(sip);
+            let tts = Tts::new(TtsConfig::default()).context("text-to-speech")?;
+            let media = MediaConfig {
+                bind_ip: t.rtp_ip,
+                ports: t.rtp_ports.map(|(a, b)| a..=b),
+                ..MediaConfig::default()
+            };
+            for v in &channels.voice {
+                let mut c = VoiceConfig::new(&v.name, &v.trunk);
+                c.credentials = v.username.as_ref().map(|u| {
+                    Credentials::new(u, v.password.as_ref().map(|p| p.0.as_str()).unwrap_or(""))
+                });
+                c.from_user.clone_from(&v.from_user);
+                c.ring_timeout = std::time::Duration::from_secs(v.ring_timeout_seconds.max(1));
+                c.concurrency = v.concurrency.max(1);
+                c.calls_per_second = Some(v.calls_per_second).filter(|r| *r > 0.0);
+                c.media = media.clone();
+                all.list
+                    .push(Arc::new(VoiceProvider::new(c, sip.clone(), tts.clone())));
+            }
+            all.sip = Some(sip);
+        }
+        // The simulator comes last: real providers first, and it stands in
+        // for phones and mailboxes only where none is configured.
+        if let Some(sim) = &self.state.simulator {
+            all.list.push(sim.clone());
+        }
         Ok(all)
     }
 
@@ -222,7 +260,7 @@ impl App {
         let state = self.state.clone();
         let stop = Arc::new(tokio::sync::Notify::new());
         let (sink, receipts) = crieur_dispatch::receipts();
-        let providers = self.providers(sink)?;
+        let providers = self.providers(sink).await?;
         let dispatcher = tokio::spawn(
             Dispatcher {
                 store: state.store.clone(),
@@ -283,6 +321,9 @@ impl App {
         for relay in &providers.smtp {
             relay.shutdown().await;
         }
+        if let Some(sip) = &providers.sip {
+            sip.shutdown();
+        }
         Ok(())
     }
 }
@@ -293,6 +334,7 @@ struct Providers {
     list: Vec<Arc<dyn Provider>>,
     smpp: Vec<Arc<SmppProvider>>,
     smtp: Vec<Arc<SmtpProvider>>,
+    sip: Option<Arc<SipEndpoint>>,
 }
 
 /// The embedded territories with the official boundaries stored by

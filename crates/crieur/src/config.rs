@@ -17,6 +17,7 @@ pub struct Config {
     pub web: WebConfig,
     pub auth: AuthConfig,
     pub channels: ChannelsConfig,
+    pub telephony: TelephonyConfig,
     pub registration: RegistrationConfig,
     pub alerts: AlertsConfig,
     pub metrics: MetricsConfig,
@@ -94,6 +95,72 @@ pub struct ChannelsConfig {
     /// Mobile operators' location-based SMS / cell-broadcast endpoints
     /// (`[[channels.operators]]`): every Actual alert goes to each of them.
     pub operators: Vec<OperatorEndpoint>,
+    /// SIP trunks for voice alerts (`[[channels.voice]]`).
+    pub voice: Vec<VoiceTrunk>,
+}
+
+/// A SIP trunk that voice alerts are called through.
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceTrunk {
+    pub name: String,
+    /// `host:port` of the trunk (add `;transport=tcp` for TCP).
+    pub trunk: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// The number shown to the people called.
+    #[serde(default = "default_from_user")]
+    pub from_user: String,
+    #[serde(default = "default_ring_timeout")]
+    pub ring_timeout_seconds: u64,
+    /// Calls in progress at once.
+    #[serde(default = "default_calls")]
+    pub concurrency: usize,
+    #[serde(default = "default_calls_per_second")]
+    pub calls_per_second: f64,
+}
+
+/// Crieur's own SIP endpoint and RTP media, for voice alerts and the hotline.
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelephonyConfig {
+    /// Where SIP listens (UDP and TCP).
+    pub sip_listen: SocketAddr,
+    /// The address put in Contact and SDP when behind NAT.
+    pub external: Option<SocketAddr>,
+    /// The address RTP media binds to.
+    pub rtp_ip: std::net::IpAddr,
+    /// RTP ports, e.g. [10000, 20000]; any free port when absent.
+    pub rtp_ports: Option<(u16, u16)>,
+    /// New calls accepted per second from one address (INVITE floods).
+    pub invites_per_second_per_source: u32,
+}
+
+impl Default for TelephonyConfig {
+    fn default() -> Self {
+        TelephonyConfig {
+            sip_listen: "127.0.0.1:5060".parse().expect("a valid address"),
+            external: None,
+            rtp_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+            rtp_ports: None,
+            invites_per_second_per_source: 20,
+        }
+    }
+}
+
+fn default_from_user() -> String {
+    "crieur".into()
+}
+fn default_ring_timeout() -> u64 {
+    30
+}
+fn default_calls() -> usize {
+    100
+}
+fn default_calls_per_second() -> f64 {
+    20.0
 }
 
 /// A mobile operator's endpoint for alerts in CAP over HTTPS.
@@ -324,6 +391,7 @@ const SECTIONS: &[&str] = &[
     "web",
     "auth",
     "channels",
+    "telephony",
     "registration",
     "alerts",
     "metrics",

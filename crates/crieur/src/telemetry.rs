@@ -8,8 +8,8 @@ use tracing_subscriber::EnvFilter;
 pub fn init_tracing(verbose: u8) {
     let default = match verbose {
         // smpp34 logs every PDU at info: 50,000 lines a second in an alert.
-        0 => "info,sqlx=warn,tower_http=warn,smpp34=warn",
-        1 => "debug,sqlx=info,hyper=info,smpp34=warn",
+        0 => "info,sqlx=warn,tower_http=warn,smpp34=warn,rsipstack=warn",
+        1 => "debug,sqlx=info,hyper=info,smpp34=warn,rsipstack=warn",
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));

@@ -1059,3 +1059,117 @@ async fn actual_alerts_and_their_follow_ups_reach_the_mobile_operators() {
     }
     app.stop().await;
 }
+
+/// A voice alert through a SIP trunk: SIPp is the citizen's phone; it
+/// answers, echoes the audio and presses 1, and the report says confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_voice_alert_is_confirmed_with_1_by_the_callee() {
+    let Some(sipp) = crieur_testkit::peer("SIPp", &["sipp"], "apt-get install -y sip-tester")
+    else {
+        return;
+    };
+    if crieur_testkit::peer("espeak-ng", &["espeak-ng"], "apt-get install -y espeak-ng").is_none() {
+        return;
+    }
+    let free = |proto_udp: bool| {
+        if proto_udp {
+            std::net::UdpSocket::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        } else {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        }
+    };
+    let (phone_port, media_port, sip_port) = (free(true), free(true), free(false));
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crieur-telephony/tests/sip/uas_press_1.xml"
+    );
+    let logs = tempfile::tempdir().expect("tempdir");
+    let mut phone = tokio::process::Command::new(sipp)
+        .args([
+            "-sf",
+            scenario,
+            "-rtp_echo",
+            "-m",
+            "1",
+            "-nostdin",
+            "-i",
+            "127.0.0.1",
+        ])
+        .args([
+            "-p",
+            &phone_port.to_string(),
+            "-mp",
+            &media_port.to_string(),
+        ])
+        .current_dir(logs.path())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("sipp starts");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = common::config_in(dir.path());
+    config.channels.simulator = true;
+    config.telephony.sip_listen = format!("127.0.0.1:{sip_port}").parse().unwrap();
+    config.channels.voice = vec![crieur::config::VoiceTrunk {
+        name: "trunk".into(),
+        trunk: format!("127.0.0.1:{phone_port}"),
+        username: None,
+        password: None,
+        from_user: "1771".into(),
+        ring_timeout_seconds: 10,
+        concurrency: 10,
+        calls_per_second: 5.0,
+    }];
+    let app = common::spawn_in(dir, config, Default::default()).await;
+    common::small_registry(&app.store).await;
+    common::citizen_with(
+        &app,
+        "fr",
+        json!({"number": "+32470000031", "sms": true, "voice": true}),
+        &[liege_home()],
+    )
+    .await;
+    let mayor = staff(&app, "mayor.liege", Role::Mayor, "62063").await;
+    let incident = mayor.incident("Nuage toxique").await;
+    let (_, v) = mayor
+        .post(
+            &format!("/api/incidents/{incident}/alerts"),
+            draft("Exercise", "Exercice: fermez les fenetres.", liege()),
+        )
+        .await;
+    let id = v["id"].as_i64().expect("id");
+    let (status, v) = mayor
+        .post(&format!("/api/alerts/{id}/release"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    app.settle().await;
+    let report = app
+        .store
+        .deliveries()
+        .delivery_report(id)
+        .await
+        .expect("report");
+    let voice = report
+        .iter()
+        .find(|l| l.channel == "voice")
+        .expect("a voice delivery");
+    assert_eq!(voice.state, "confirmed", "{report:?}");
+    assert_eq!(voice.provider.as_deref(), Some("trunk"));
+    let sms = report.iter().find(|l| l.channel == "sms").expect("an SMS");
+    assert_eq!(sms.state, "sent", "the SMS went to the simulator");
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), phone.wait())
+        .await
+        .expect("the phone's scenario ends")
+        .expect("sipp");
+    assert!(status.success(), "sipp: {status:?}");
+    app.stop().await;
+}

@@ -328,12 +328,31 @@ pub async fn citizen(
     phone: &str,
     addresses: &[serde_json::Value],
 ) -> serde_json::Value {
+    citizen_with(
+        app,
+        lang,
+        serde_json::json!({"number": phone, "sms": true}),
+        addresses,
+    )
+    .await
+}
+
+/// Like [`citizen`], with the phone's channels given (`{"number", "sms", "voice"}`);
+/// the code is read from the SMS, so `sms` must be on.
+pub async fn citizen_with(
+    app: &TestApp,
+    lang: &str,
+    phone_json: serde_json::Value,
+    addresses: &[serde_json::Value],
+) -> serde_json::Value {
+    let phone = phone_json["number"].as_str().expect("a number").to_owned();
+    let phone = phone.as_str();
     let r = app
         .client
         .post(app.url("/api/registrations"))
         .json(&serde_json::json!({
             "language": lang,
-            "phones": [{"number": phone, "sms": true}],
+            "phones": [phone_json],
             "addresses": addresses,
             "consent": true
         }))
