@@ -155,12 +155,14 @@ async fn seed_citizens(app: &App) -> anyhow::Result<usize> {
     let now = jiff::Timestamp::now().to_string();
     let mut tasks = tokio::task::JoinSet::new();
     for p in people {
+        // One in ten also asked for a voice call, so voice alerts show too.
+        let voice = p.id % 10 == 0;
         let contact = |kind: &str, value: String, sms: bool| crieur_store::NewContact {
             kind: kind.into(),
             value,
             line: (kind == "phone").then(|| "mobile".to_owned()),
             sms,
-            voice: false,
+            voice: voice && kind == "phone",
             verified_by: Some("demo-synthetic".into()),
         };
         let mut contacts: Vec<_> = p
