@@ -3,6 +3,7 @@
 //!
 //! It places and answers calls for others; it never decides whom to call.
 
+pub mod calls;
 pub mod dtmf;
 pub mod g711;
 pub mod media;

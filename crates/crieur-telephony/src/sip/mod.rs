@@ -42,6 +42,7 @@ pub use outgoing::{CallRequest, OutgoingCall};
 pub use registrar::{Registration, SipTransport};
 pub use stats::SipStats;
 
+pub(crate) use call::Session;
 pub(crate) use endpoint::Shared;
 
 /// Starting the endpoint failed.
