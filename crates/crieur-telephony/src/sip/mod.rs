@@ -42,6 +42,10 @@ pub use outgoing::{CallRequest, OutgoingCall};
 pub use registrar::{Registration, SipTransport};
 pub use stats::SipStats;
 
+/// The check in front of the SIP stack, exported for the fuzz target only.
+#[doc(hidden)]
+pub use guard::{Verdict, inspect};
+
 pub(crate) use endpoint::Shared;
 
 /// Starting the endpoint failed.
