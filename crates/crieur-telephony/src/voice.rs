@@ -15,7 +15,8 @@ use crate::tts::{self, Tts};
 use crieur_channels::{Accepted, ChannelError, Envelope, Outbound, Provider};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// How Crieur calls through one SIP trunk.
 #[derive(Clone)]
@@ -79,6 +80,8 @@ pub struct VoiceProvider {
     config: VoiceConfig,
     sip: Arc<SipEndpoint>,
     tts: Tts,
+    /// Answered calls whose media session is running.
+    in_media: Arc<AtomicUsize>,
 }
 
 impl fmt::Debug for VoiceProvider {
@@ -95,11 +98,39 @@ pub struct CallReport {
     pub packets_sent: u64,
     /// RTP packets the far end sent us (a phone echoing, or talking).
     pub packets_received: u64,
+    /// From sending the INVITE to its 200 OK (ringing included).
+    pub answered_after: Duration,
+}
+
+/// Counts a call among those with media running, until dropped.
+struct InMedia(Arc<AtomicUsize>);
+
+impl InMedia {
+    fn enter(gauge: &Arc<AtomicUsize>) -> InMedia {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        InMedia(gauge.clone())
+    }
+}
+
+impl Drop for InMedia {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl VoiceProvider {
     pub fn new(config: VoiceConfig, sip: Arc<SipEndpoint>, tts: Tts) -> VoiceProvider {
-        VoiceProvider { config, sip, tts }
+        VoiceProvider {
+            config,
+            sip,
+            tts,
+            in_media: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Calls answered and still playing or listening (their RTP session runs).
+    pub fn calls_in_media(&self) -> usize {
+        self.in_media.load(Ordering::Relaxed)
     }
 
     fn target(&self, number: &str) -> Result<String, ChannelError> {
@@ -153,6 +184,7 @@ impl VoiceProvider {
         request.from_display.clone_from(&self.config.from_display);
         request.ring_timeout = self.config.ring_timeout;
         request.credentials.clone_from(&self.config.credentials);
+        let invited = Instant::now();
         let placed = self.sip.call(request).await.map_err(|e| match e {
             CallError::InvalidTarget(t) => ChannelError::Permanent(format!("invalid target {t}")),
             CallError::Overloaded => ChannelError::Throttled("too many calls in progress".into()),
@@ -177,6 +209,7 @@ impl VoiceProvider {
                 )));
             }
         };
+        let answered_after = invited.elapsed();
         let call_id = call.call_id().to_owned();
         let negotiated = match SessionDescription::parse(&sdp_answer)
             .map_err(|e| e.to_string())
@@ -189,6 +222,7 @@ impl VoiceProvider {
             }
         };
         let mut session = socket.start(negotiated);
+        let in_media = InMedia::enter(&self.in_media);
         let clip = Clip::from_pcm(negotiated.codec, audio.samples());
         let mut playback = session.play_clip(&clip);
         let one = Digit::from_char('1');
@@ -226,6 +260,7 @@ impl VoiceProvider {
             let _ = call.hangup().await;
         }
         let stats = session.close();
+        drop(in_media);
         tracing::info!(
             provider = %self.config.name,
             delivery,
@@ -240,6 +275,7 @@ impl VoiceProvider {
                 confirmed,
                 packets_sent: stats.packets_sent,
                 packets_received: stats.packets_received,
+                answered_after,
             },
         ))
     }

@@ -65,6 +65,8 @@ async fn the_callee_hears_the_alert_and_confirms_with_1() {
         report.packets_received > 20,
         "the phone got our audio and echoed it: {report:?}"
     );
+    assert!(report.answered_after < Duration::from_secs(5), "{report:?}");
+    assert_eq!(voice.calls_in_media(), 0, "the call is over");
     let (code, out) = callee.exit_code(Duration::from_secs(20)).await;
     assert_eq!(code, 0, "{out}");
 }

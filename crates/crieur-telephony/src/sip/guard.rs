@@ -26,7 +26,7 @@ pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INF
 
 /// What to do with one datagram.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Verdict {
+pub enum Verdict {
     Pass,
     Reply { bytes: Vec<u8>, why: String },
     Drop { why: String },
@@ -106,7 +106,8 @@ impl rsipstack::platform::net::UdpSocket for GuardedUdp {
 }
 
 /// Decides what happens to one datagram; `server` goes in our own replies.
-pub(crate) fn inspect(packet: &[u8], server: &str) -> Verdict {
+/// Public only for the fuzz target.
+pub fn inspect(packet: &[u8], server: &str) -> Verdict {
     // Keep-alives (CRLF) are rsipstack's to answer.
     if packet.iter().all(u8::is_ascii_whitespace) {
         return Verdict::Pass;
@@ -393,5 +394,110 @@ mod tests {
                 "{msg}"
             );
         }
+    }
+
+    /// What every reply must be, whatever came in: one of our two status lines,
+    /// CRLF-separated header lines with no stray CR or LF, and not much longer
+    /// than the request (the socket must not amplify a spoofed flood).
+    fn assert_sane_reply(packet: &[u8], bytes: &[u8], server: &str) {
+        let text = String::from_utf8(bytes.to_vec()).expect("replies are UTF-8");
+        assert!(
+            text.starts_with("SIP/2.0 400 Bad Request\r\n")
+                || text.starts_with("SIP/2.0 501 Not Implemented\r\n"),
+            "{text}"
+        );
+        let head = text
+            .strip_suffix("\r\n\r\n")
+            .expect("ends the header section");
+        assert!(
+            head.split("\r\n").all(|l| !l.contains(['\r', '\n'])),
+            "{text:?}"
+        );
+        assert!(
+            bytes.len() <= packet.len() + 256 + server.len(),
+            "{} bytes answered to {}",
+            bytes.len(),
+            packet.len()
+        );
+    }
+
+    #[test]
+    fn random_datagrams_never_panic_and_replies_stay_sane() {
+        let mut rng = fastrand::Rng::with_seed(0x5EED_0005);
+        let pieces: &[&str] = &[
+            "INVITE sip:b@192.0.2.1 SIP/2.0\r\n",
+            "OPTIONS sip:b@192.0.2.1 SIP/2.0\r\n",
+            "ACK sip:b@192.0.2.1 SIP/2.0\r\n",
+            "FROBNICATE sip:b@192.0.2.1 SIP/2.0\r\n",
+            "SIP/2.0 200 OK\r\n",
+            "Via: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bK-1\r\n",
+            "v: SIP/2.0/UDP 192.0.2.9;rport\r\n",
+            "From: <sip:a@192.0.2.9>;tag=f1\r\n",
+            "f: <sip:a@192.0.2.9>\r\n",
+            "To: <sip:b@192.0.2.1>\r\n",
+            "t: b <sip:b@192.0.2.1>;tag=9\r\n",
+            "Call-ID: c1@192.0.2.9\r\n",
+            "i: x\r\n",
+            "CSeq: 1 INVITE\r\n",
+            "CSeq: 1 OPTIONS\r\n",
+            "CSeq: x\r\n",
+            "Content-Length: 4\r\n",
+            "l: 99999999999999999999\r\n",
+            "Content-Type: application/sdp\r\n",
+            "Max-Forwards: 70\r\n",
+            "\r\n",
+            "\n",
+            " ",
+            ":",
+            ";",
+            "<",
+            ">",
+            "@",
+            "sip:",
+            "é",
+            "\0",
+            "v=0\r\n",
+        ];
+        let server = "Crieur";
+        let (mut passed, mut answered, mut dropped) = (0, 0, 0);
+        let mut bytes = Vec::new();
+        for _ in 0..10_000 {
+            bytes.clear();
+            for _ in 0..rng.usize(0..16) {
+                match rng.u8(..8) {
+                    0 => bytes.push(rng.u8(..)),
+                    _ => bytes.extend_from_slice(pieces[rng.usize(..pieces.len())].as_bytes()),
+                }
+            }
+            // A whole request now and then, so the checks past parsing are reached.
+            if rng.u8(..3) == 0 {
+                let method = ["OPTIONS", "INVITE", "BYE", "FOO"][rng.usize(..4)];
+                let whole =
+                    format!("{method} sip:b@192.0.2.1 SIP/2.0\r\n{HEAD}CSeq: 1 {method}\r\n");
+                bytes.splice(0..0, whole.bytes());
+            }
+            // And a byte changed or the datagram cut short.
+            if !bytes.is_empty() && rng.bool() {
+                let at = rng.usize(..bytes.len());
+                match rng.u8(..3) {
+                    0 => bytes[at] = rng.u8(..),
+                    1 => bytes.truncate(at),
+                    _ => bytes.insert(at, rng.u8(..)),
+                }
+            }
+            match inspect(&bytes, server) {
+                Verdict::Pass => passed += 1,
+                Verdict::Drop { .. } => dropped += 1,
+                Verdict::Reply { bytes: reply, .. } => {
+                    answered += 1;
+                    assert_sane_reply(&bytes, &reply, server);
+                }
+            }
+        }
+        assert!(
+            passed > 100 && answered > 100 && dropped > 100,
+            "the generator should reach every verdict: \
+             {passed} passed, {answered} answered, {dropped} dropped"
+        );
     }
 }

@@ -43,6 +43,10 @@ pub use registrar::{Registration, SipTransport};
 pub use stats::SipStats;
 
 pub(crate) use call::Session;
+/// The check in front of the SIP stack, exported for the fuzz target only.
+#[doc(hidden)]
+pub use guard::{Verdict, inspect};
+
 pub(crate) use endpoint::Shared;
 
 /// Starting the endpoint failed.

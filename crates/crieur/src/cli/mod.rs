@@ -6,6 +6,7 @@ pub(crate) mod addresses;
 mod audit;
 mod bench;
 mod bench_dispatch;
+mod bench_voice;
 mod cap;
 mod citizens;
 mod population;
@@ -102,6 +103,29 @@ enum BenchCommand {
         #[arg(long)]
         receipts: bool,
     },
+    /// Voice alerts: calls through the SIP endpoint to a SIPp callee on
+    /// loopback, each playing the prompt (espeak-ng) over RTP.
+    Voice {
+        #[arg(long, default_value_t = 10_000)]
+        calls: u64,
+        /// Calls in progress at once.
+        #[arg(long, default_value_t = 500)]
+        concurrency: usize,
+        /// New calls per second.
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
+        /// SIPp answers without echoing our RTP (its -rtp_echo is one thread).
+        #[arg(long)]
+        no_echo: bool,
+        #[arg(long, default_value = "fr")]
+        language: String,
+        /// The alert's message, played twice before "press 1".
+        #[arg(long, default_value = "Exercice.")]
+        script: String,
+        /// How long each call waits for a key after the prompt, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        confirm_wait_ms: u64,
+    },
 }
 
 impl Cli {
@@ -157,6 +181,26 @@ impl Cli {
                 emails,
                 receipts,
             }) => bench_dispatch::dispatch(*sms, *emails, *receipts).await,
+            Command::Bench(BenchCommand::Voice {
+                calls,
+                concurrency,
+                rate,
+                no_echo,
+                language,
+                script,
+                confirm_wait_ms,
+            }) => {
+                bench_voice::voice(&bench_voice::VoiceBench {
+                    calls: *calls,
+                    concurrency: *concurrency,
+                    rate: *rate,
+                    echo: !*no_echo,
+                    language: language.clone(),
+                    script: script.clone(),
+                    confirm_wait: std::time::Duration::from_millis(*confirm_wait_ms),
+                })
+                .await
+            }
         }
     }
 }
