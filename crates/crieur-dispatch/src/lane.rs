@@ -101,19 +101,10 @@ async fn claim(lane: Arc<Lane>, batch: u32, out: mpsc::Sender<Vec<ClaimedDeliver
             idle(&lane, Duration::from_millis(250)).await;
             continue;
         }
-        let Some(budget) = reserve(&lane, batch).await else {
+        let claiming = std::time::Instant::now();
+        let Some(claimed) = claim_within_budget(&lane, batch).await else {
             break;
         };
-        let claiming = std::time::Instant::now();
-        let claimed = lane
-            .store
-            .deliveries()
-            .claim_deliveries(lane.channel, budget, unix_now())
-            .await;
-        // Each claimed row holds one permit until its outcome is written.
-        let kept = claimed.as_ref().map_or(0, Vec::len);
-        lane.unrecorded
-            .add_permits(budget as usize - kept.min(budget as usize));
         match claimed {
             Ok(c) if c.is_empty() => idle(&lane, lane.settings.idle).await,
             Ok(c) => {
@@ -169,6 +160,25 @@ async fn dispatch(lane: &Lane, slots: &[Slot], d: ClaimedDelivery) {
         lane.records.clone(),
         lane.settings.clone(),
     ));
+}
+
+/// Claims up to `n` deliveries within the unrecorded budget: each claimed row
+/// keeps one permit until its outcome is written; the rest go back at once.
+/// `None` when stopping.
+async fn claim_within_budget(
+    lane: &Lane,
+    n: u32,
+) -> Option<Result<Vec<ClaimedDelivery>, crieur_store::StoreError>> {
+    let budget = reserve(lane, n).await?;
+    let claimed = lane
+        .store
+        .deliveries()
+        .claim_deliveries(lane.channel, budget, unix_now())
+        .await;
+    let kept = claimed.as_ref().map_or(0, Vec::len);
+    lane.unrecorded
+        .add_permits(budget as usize - kept.min(budget as usize));
+    Some(claimed)
 }
 
 /// Takes `n` permits of the unrecorded budget, waiting while the recording is
@@ -335,16 +345,7 @@ fn failed(d: &ClaimedDelivery, provider: &str, reason: String) -> DeliveryOutcom
 
 /// A channel nobody provides: its deliveries fail, saying so.
 async fn no_provider(lane: &Lane) -> Option<Duration> {
-    let budget = reserve(lane, lane.settings.claim_max).await?;
-    let claimed = lane
-        .store
-        .deliveries()
-        .claim_deliveries(lane.channel, budget, unix_now())
-        .await;
-    let kept = claimed.as_ref().map_or(0, Vec::len);
-    lane.unrecorded
-        .add_permits(budget as usize - kept.min(budget as usize));
-    match claimed {
+    match claim_within_budget(lane, lane.settings.claim_max).await? {
         Ok(claimed) if claimed.is_empty() => Some(lane.settings.idle),
         Ok(claimed) => {
             tracing::warn!(
