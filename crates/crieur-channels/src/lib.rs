@@ -9,6 +9,7 @@ pub mod operator;
 mod simulator;
 pub mod smpp;
 pub mod smtp;
+mod tls;
 
 pub use simulator::{DeviceSimulator, SimulatedMessage};
 

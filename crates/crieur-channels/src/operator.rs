@@ -59,7 +59,7 @@ use crate::{Accepted, ChannelError, Envelope, Outbound, Provider};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION};
 use reqwest::{StatusCode, Url};
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The content type of the request body.
@@ -426,12 +426,7 @@ fn endpoint(url: &str, allow_plain_http: bool) -> Result<Url, OperatorSetupError
 /// ring provider (no process-wide default needed).
 fn tls_config(extra_roots: &[String]) -> Result<rustls::ClientConfig, OperatorSetupError> {
     use rustls::pki_types::{CertificateDer, pem::PemObject};
-    let mut store = rustls::RootCertStore::empty();
-    let system = rustls_native_certs::load_native_certs();
-    for error in &system.errors {
-        tracing::warn!(%error, "cannot read a system root certificate");
-    }
-    store.add_parsable_certificates(system.certs);
+    let mut roots = Vec::new();
     for pem in extra_roots {
         let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
             .collect::<Result<Vec<_>, _>>()
@@ -441,21 +436,9 @@ fn tls_config(extra_roots: &[String]) -> Result<rustls::ClientConfig, OperatorSe
                 "no certificate in PEM".into(),
             ));
         }
-        for der in certs {
-            store
-                .add(der)
-                .map_err(|e| OperatorSetupError::Certificate(e.to_string()))?;
-        }
+        roots.extend(certs);
     }
-    if store.is_empty() {
-        tracing::warn!("no trusted root certificate: HTTPS to an operator will fail");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| OperatorSetupError::Tls(e.to_string()))?
-        .with_root_certificates(store)
-        .with_no_client_auth())
+    crate::tls::client_config(roots).map_err(OperatorSetupError::Certificate)
 }
 
 /// Up to [`MAX_RESPONSE_BYTES`] of the body. A body cut short by an error or a

@@ -61,21 +61,7 @@ impl Dialer {
             }
             Security::Implicit => {
                 // The same trust as lettre's STARTTLS: the system's roots plus ours.
-                let mut store = rustls::RootCertStore::empty();
-                let system = rustls_native_certs::load_native_certs();
-                for error in &system.errors {
-                    tracing::warn!(%error, "cannot read a system root certificate");
-                }
-                store.add_parsable_certificates(system.certs);
-                for der in roots {
-                    store.add(der).map_err(|e| TlsError(e.to_string()))?;
-                }
-                let provider = Arc::new(rustls::crypto::ring::default_provider());
-                let tls = rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()
-                    .map_err(|e| TlsError(e.to_string()))?
-                    .with_root_certificates(store)
-                    .with_no_client_auth();
+                let tls = crate::tls::client_config(roots).map_err(TlsError)?;
                 let name = ServerName::try_from(config.host.clone())
                     .map_err(|e| TlsError(format!("{:?}: {e}", config.host)))?;
                 Protection::Implicit(tokio_rustls::TlsConnector::from(Arc::new(tls)), name)
