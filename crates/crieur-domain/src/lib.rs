@@ -4,6 +4,7 @@
 //! at the boundary into the types below and trusted everywhere else.
 
 pub mod access;
+pub mod acd;
 pub mod address;
 pub mod alert;
 pub mod audit;
@@ -11,6 +12,7 @@ pub mod cap;
 pub mod citizen;
 pub mod contact;
 pub mod credentials;
+pub mod hotline;
 pub mod language;
 pub mod nis;
 pub mod population;
