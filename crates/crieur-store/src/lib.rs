@@ -11,6 +11,7 @@ mod boundaries;
 mod citizens;
 mod deliveries;
 mod error;
+mod hotline;
 mod sessions;
 mod sqlite;
 
@@ -27,6 +28,12 @@ pub use deliveries::{
     PlannedDelivery, PlannedText, Priority, ReceiptRecord, SingleMessage, state_name,
 };
 pub use error::StoreError;
+pub use hotline::{
+    AnswerState, AnswerVersion, Call, CallForm, CallRecord, Callback, CallbackState, Callout,
+    CalloutChannel, CalloutResponse, DEFAULT_STAFFING_TARGET, FiledForm, Hotline, HotlineLine,
+    HotlineState, HotlineStore, NewAnswerVersion, NewCallback, NewCallout, NewHotline,
+    NewQueueLogEntry, QueueLogEntry, TopicCount, Worry,
+};
 pub use sessions::{Session, SessionStore, Stage};
 
 use std::sync::Arc;
@@ -42,6 +49,7 @@ pub trait Backend:
     + CitizenStore
     + AlertStore
     + DeliveryStore
+    + HotlineStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -109,6 +117,10 @@ impl Store {
     }
 
     pub fn deliveries(&self) -> &dyn DeliveryStore {
+        &*self.0
+    }
+
+    pub fn hotline(&self) -> &dyn HotlineStore {
         &*self.0
     }
 

@@ -7,6 +7,7 @@ mod audit;
 mod boundaries;
 mod citizens;
 mod deliveries;
+mod hotline;
 mod sessions;
 mod writer;
 
