@@ -17,6 +17,7 @@ pub mod language;
 pub mod nis;
 pub mod population;
 pub mod sms;
+pub mod staffing;
 pub mod targeting;
 pub mod templates;
 pub mod territory;

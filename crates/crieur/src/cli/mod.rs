@@ -1,5 +1,5 @@
 //! The command line: `crieur demo | serve | migrate | territories … | addresses … |
-//! accounts … | audit … | citizens … | cap … | population … | bench …`.
+//! accounts … | audit … | citizens … | cap … | population … | staffing | bench …`.
 
 pub(crate) mod accounts;
 pub(crate) mod addresses;
@@ -10,6 +10,7 @@ mod bench_voice;
 mod cap;
 mod citizens;
 mod population;
+mod staffing;
 mod territories;
 
 use crate::app::{App, Mode, shutdown_signal};
@@ -80,6 +81,9 @@ enum Command {
     /// A synthetic population for tests and benchmarks.
     #[command(subcommand)]
     Population(population::PopulationCommand),
+    /// Hotline operators needed for a call load (Erlang C, or Erlang A with
+    /// --patience-seconds), with the counts around the answer.
+    Staffing(staffing::StaffingArgs),
     /// Benchmarks that print figures (run them from a release build).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -173,6 +177,7 @@ impl Cli {
             Command::Citizens(cmd) => citizens::run(cmd, &self.config(None)?).await,
             Command::Cap(cmd) => cap::run(cmd, &self.config(None)?).await,
             Command::Population(cmd) => population::run(cmd),
+            Command::Staffing(args) => staffing::run(args),
             Command::Bench(BenchCommand::Targeting { subscribers }) => {
                 bench::targeting(*subscribers)
             }
