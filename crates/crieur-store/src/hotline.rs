@@ -42,15 +42,8 @@ stored_as_text! {
     }
 }
 
-stored_as_text! {
-    /// The line a caller chose behind the one public number.
-    HotlineLine {
-        Information = "information",
-        /// Victims' relatives: answered only by trained staff.
-        Relatives = "relatives",
-        Psychosocial = "psychosocial",
-    }
-}
+/// The line a caller chose behind the one public number: the domain's.
+pub use crieur_domain::acd::Line as HotlineLine;
 
 stored_as_text! {
     CalloutChannel {

@@ -21,6 +21,10 @@ pub enum Line {
 impl Line {
     pub const ALL: [Line; 3] = [Line::Information, Line::Relatives, Line::Psychosocial];
 
+    pub fn parse(s: &str) -> Option<Line> {
+        Line::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Line::Information => "information",
