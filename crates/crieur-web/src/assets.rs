@@ -40,6 +40,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../static/delivery.js"),
     ),
+    (
+        "callout.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/callout.js"),
+    ),
 ];
 
 fn version() -> &'static str {

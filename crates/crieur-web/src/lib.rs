@@ -17,7 +17,9 @@ mod state;
 
 pub use error::{ApiError, PageError};
 pub use routes::signin::DEMO_PASSWORD;
-pub use state::{AppState, AuthSettings, RegistrationLimits, WebSettings};
+pub use state::{
+    AppState, AuthSettings, HotlineSettings, OnCallContact, RegistrationLimits, WebSettings,
+};
 
 use axum::Router;
 use utoipa::OpenApi;
@@ -86,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::citizens::router())
         .merge(routes::simulator::router())
         .merge(routes::alerts::router())
+        .merge(routes::hotline::router())
         .merge(routes::compose::router())
         .merge(routes::public_alerts::router())
         .merge(assets::router())

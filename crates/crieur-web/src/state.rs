@@ -22,6 +22,7 @@ pub struct WebSettings {
     pub public_url: String,
     pub limits: RegistrationLimits,
     pub alerts: crate::alerts::AlertSettings,
+    pub hotline: HotlineSettings,
 }
 
 /// Limits on registrations and verification codes, against SMS-pumping fraud.
@@ -88,8 +89,25 @@ impl Default for WebSettings {
             public_url: "http://127.0.0.1:8080".into(),
             limits: RegistrationLimits::default(),
             alerts: crate::alerts::AlertSettings::default(),
+            hotline: HotlineSettings::default(),
         }
     }
+}
+
+/// What an activation may choose from.
+#[derive(Debug, Clone, Default)]
+pub struct HotlineSettings {
+    /// The pool of public numbers.
+    pub numbers: Vec<String>,
+    /// Operators to call out, by staff username.
+    pub on_call: Vec<OnCallContact>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OnCallContact {
+    pub username: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
 }
 
 /// Shared by every handler; cheap to clone.
@@ -107,6 +125,8 @@ pub struct AppState {
     pub dispatch: Arc<tokio::sync::Notify>,
     /// Registered people and addresses, in memory, for targeting.
     pub audience: Arc<crate::audience::Audience>,
+    /// The hotlines switched on, their queues and operators.
+    pub hotlines: crieur_hotline::Hotlines,
     /// When idle sessions were last swept (Unix seconds).
     pub(crate) last_sweep: Arc<std::sync::atomic::AtomicI64>,
 }
@@ -130,6 +150,7 @@ impl AppState {
     ) -> AppState {
         AppState {
             territories,
+            hotlines: crieur_hotline::Hotlines::new(store.clone(), Default::default()),
             store,
             metrics,
             settings: Arc::new(settings),

@@ -11,6 +11,7 @@ use crieur_dispatch::Dispatcher;
 use crieur_domain::Territories;
 use crieur_domain::territory::{Boundary, geometry_from_geojson};
 use crieur_store::Store;
+use crieur_telephony::calls::{Switchboard, SwitchboardConfig};
 use crieur_telephony::media::MediaConfig;
 use crieur_telephony::sip::{Credentials, SipConfig, SipEndpoint};
 use crieur_telephony::tts::{Tts, TtsConfig};
@@ -109,6 +110,19 @@ impl App {
                         .unwrap_or("localhost")
                 ),
             },
+            hotline: crieur_web::HotlineSettings {
+                numbers: config.hotline.numbers.clone(),
+                on_call: config
+                    .hotline
+                    .on_call
+                    .iter()
+                    .map(|o| crieur_web::OnCallContact {
+                        username: o.username.clone(),
+                        phone: o.phone.clone(),
+                        email: o.email.clone(),
+                    })
+                    .collect(),
+            },
             limits: RegistrationLimits {
                 registrations_per_address_hour: config.registration.per_address_per_hour,
                 codes_per_number_hour: config.registration.codes_per_number_per_hour,
@@ -199,23 +213,43 @@ impl App {
                 .with_context(|| format!("channels.operators {}", p.name))?;
             all.list.push(Arc::new(operator));
         }
-        if !channels.voice.is_empty() {
+        let hotline = &self.config.hotline;
+        if !channels.voice.is_empty() || !hotline.numbers.is_empty() {
             let t = &self.config.telephony;
-            let (sip, _incoming) = SipEndpoint::start(SipConfig {
+            let (sip, incoming) = SipEndpoint::start(SipConfig {
                 bind: t.sip_listen,
                 external: t.external,
                 invite_rate_per_source: t.invites_per_second_per_source,
+                users: hotline
+                    .phones
+                    .iter()
+                    .map(|p| Credentials::new(&p.user, &p.password.0))
+                    .collect(),
                 ..SipConfig::default()
             })
             .await
             .with_context(|| format!("starting SIP on {} (telephony.sip_listen)", t.sip_listen))?;
-            let sip = Arc::new(sip);
             let tts = Tts::new(TtsConfig::default()).context("text-to-speech")?;
             let media = MediaConfig {
                 bind_ip: t.rtp_ip,
                 ports: t.rtp_ports.map(|(a, b)| a..=b),
                 ..MediaConfig::default()
             };
+            if !hotline.numbers.is_empty() {
+                // Calls to the public numbers go to the hotline.
+                let switchboard = Switchboard::new(
+                    sip.clone(),
+                    incoming,
+                    tts.clone(),
+                    SwitchboardConfig {
+                        media: media.clone(),
+                        ..SwitchboardConfig::default()
+                    },
+                );
+                all.hotline = Some(self.state.hotlines.serve(switchboard));
+                tracing::info!(numbers = ?hotline.numbers, sip = %t.sip_listen, "hotline numbers answered");
+            }
+            let sip = Arc::new(sip);
             for v in &channels.voice {
                 let mut c = VoiceConfig::new(&v.name, &v.trunk);
                 c.credentials = v.username.as_ref().map(|u| {
@@ -261,6 +295,14 @@ impl App {
         let stop = Arc::new(tokio::sync::Notify::new());
         let (sink, receipts) = crieur_dispatch::receipts();
         let providers = self.providers(sink).await?;
+        let resumed = state
+            .hotlines
+            .resume()
+            .await
+            .context("resuming the active hotlines")?;
+        if resumed > 0 {
+            tracing::info!(resumed, "active hotlines resumed");
+        }
         let dispatcher = tokio::spawn(
             Dispatcher {
                 store: state.store.clone(),
@@ -324,6 +366,9 @@ impl App {
         if let Some(sip) = &providers.sip {
             sip.shutdown();
         }
+        if let Some(hotline) = &providers.hotline {
+            hotline.abort();
+        }
         Ok(())
     }
 }
@@ -335,6 +380,8 @@ struct Providers {
     smpp: Vec<Arc<SmppProvider>>,
     smtp: Vec<Arc<SmtpProvider>>,
     sip: Option<Arc<SipEndpoint>>,
+    /// The task handing the switchboard's calls to the hotline.
+    hotline: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// The embedded territories with the official boundaries stored by

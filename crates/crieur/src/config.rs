@@ -18,6 +18,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub channels: ChannelsConfig,
     pub telephony: TelephonyConfig,
+    pub hotline: HotlineConfig,
     pub registration: RegistrationConfig,
     pub alerts: AlertsConfig,
     pub metrics: MetricsConfig,
@@ -177,6 +178,38 @@ pub struct OperatorEndpoint {
     /// PEM files of certificate authorities to trust beside the system's.
     #[serde(default)]
     pub extra_roots: Vec<PathBuf>,
+}
+
+/// The crisis hotline: the public numbers an activation can take, the
+/// operators' phones the SIP registrar accepts, and who is on call.
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct HotlineConfig {
+    /// Numbers an activation can take, e.g. ["1771", "+3278151771"]. Calls to
+    /// them reach the hotline through the SIP endpoint of `[telephony]`.
+    pub numbers: Vec<String>,
+    /// Operators' phones (SIP user and password) that may register.
+    pub phones: Vec<OperatorPhone>,
+    /// Operators called out by SMS and e-mail when a hotline is activated.
+    pub on_call: Vec<OnCall>,
+}
+
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorPhone {
+    pub user: String,
+    pub password: Secret,
+}
+
+/// An on-call operator: their staff account, and where to reach them.
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OnCall {
+    pub username: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// A secret setting: read from the file or environment, never shown.

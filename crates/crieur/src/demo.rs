@@ -18,7 +18,8 @@ pub fn synthetic_registry_csv() -> anyhow::Result<Vec<u8>> {
     crate::cli::maybe_gunzip(SYNTHETIC_REGISTRY.to_vec(), 1 << 30)
 }
 
-pub async fn run(config: Config) -> anyhow::Result<()> {
+pub async fn run(mut config: Config) -> anyhow::Result<()> {
+    demo_hotline(&mut config);
     let listen = config.web.listen;
     let db = crate::config::redact_url(&config.database.url);
     let app = App::build(config, Mode { demo: true }).await?;
@@ -35,6 +36,37 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
          Stop with Ctrl-C.\n"
     );
     crate::cli::serve_app(app, listen, "http").await
+}
+
+/// The demo's hotline: number 1771, the demo operators on call (their SMS and
+/// e-mails reach the device simulator), two operator phones, and SIP on a free
+/// loopback port unless one was configured.
+fn demo_hotline(config: &mut Config) {
+    use crate::config::{OnCall, OperatorPhone, Secret, TelephonyConfig};
+    let hotline = &mut config.hotline;
+    if hotline.numbers.is_empty() {
+        hotline.numbers = vec!["1771".into()];
+    }
+    if hotline.on_call.is_empty() {
+        for (i, username) in ["operator", "relatives", "supervisor"].iter().enumerate() {
+            hotline.on_call.push(OnCall {
+                username: (*username).into(),
+                phone: Some(format!("+3247099900{}", i + 1)),
+                email: Some(format!("{username}@crieur.invalid")),
+            });
+        }
+    }
+    if hotline.phones.is_empty() {
+        for user in ["1001", "1002"] {
+            hotline.phones.push(OperatorPhone {
+                user: user.into(),
+                password: Secret(format!("demo{user}")),
+            });
+        }
+    }
+    if config.telephony.sip_listen == TelephonyConfig::default().sip_listen {
+        config.telephony.sip_listen.set_port(0);
+    }
 }
 
 /// One account per role, as listed on the demo's sign-in page.

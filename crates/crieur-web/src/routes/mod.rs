@@ -5,6 +5,7 @@ pub(crate) mod citizens;
 pub(crate) mod compose;
 pub(crate) mod console;
 pub(crate) mod health;
+pub(crate) mod hotline;
 pub(crate) mod pages;
 pub(crate) mod public_alerts;
 pub(crate) mod registrations;
