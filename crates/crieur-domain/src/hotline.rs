@@ -218,6 +218,112 @@ pub fn transferring(l: Language) -> &'static str {
     }
 }
 
+/// The topics operators file calls under (plus free tags), with their labels
+/// in French, Dutch, German and English. Keys are stored; labels are shown.
+pub const TOPICS: &[(&str, [&str; 4])] = &[
+    (
+        "instructions",
+        [
+            "Consignes de sécurité",
+            "Veiligheidsinstructies",
+            "Sicherheitshinweise",
+            "Safety instructions",
+        ],
+    ),
+    (
+        "health",
+        [
+            "Santé, symptômes",
+            "Gezondheid, symptomen",
+            "Gesundheit, Symptome",
+            "Health, symptoms",
+        ],
+    ),
+    (
+        "evacuation",
+        ["Évacuation", "Evacuatie", "Evakuierung", "Evacuation"],
+    ),
+    (
+        "shelter",
+        [
+            "Accueil, hébergement",
+            "Opvang, onderdak",
+            "Unterkunft",
+            "Shelter",
+        ],
+    ),
+    (
+        "traffic",
+        [
+            "Routes, transports",
+            "Wegen, vervoer",
+            "Straßen, Verkehr",
+            "Roads, transport",
+        ],
+    ),
+    (
+        "schools",
+        [
+            "Écoles, enfants",
+            "Scholen, kinderen",
+            "Schulen, Kinder",
+            "Schools, children",
+        ],
+    ),
+    (
+        "water_food",
+        [
+            "Eau, alimentation",
+            "Water, voeding",
+            "Wasser, Lebensmittel",
+            "Water, food",
+        ],
+    ),
+    ("animals", ["Animaux", "Dieren", "Tiere", "Animals"]),
+    (
+        "relative",
+        [
+            "Recherche d'un proche",
+            "Een naaste zoeken",
+            "Suche nach Angehörigen",
+            "Looking for a relative",
+        ],
+    ),
+    (
+        "help_offer",
+        [
+            "Offre d'aide, dons",
+            "Hulpaanbod, giften",
+            "Hilfsangebote, Spenden",
+            "Offers of help, donations",
+        ],
+    ),
+    (
+        "rumour",
+        [
+            "Rumeur, fausse information",
+            "Gerucht, valse informatie",
+            "Gerücht, Falschmeldung",
+            "Rumour, false information",
+        ],
+    ),
+    ("other", ["Autre", "Andere", "Sonstiges", "Other"]),
+];
+
+/// The label of a topic key in `l`; `None` for a key not in the taxonomy.
+pub fn topic_label(key: &str, l: Language) -> Option<&'static str> {
+    let i = match l {
+        Language::Fr => 0,
+        Language::Nl => 1,
+        Language::De => 2,
+        Language::En => 3,
+    };
+    TOPICS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, labels)| labels[i])
+}
+
 /// A setting that cannot work, found when the configuration is saved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -476,6 +582,19 @@ mod tests {
         assert_eq!(partial.languages, vec![Language::De]);
         assert_eq!(partial.staffing_target, 8);
         partial.validate().unwrap();
+    }
+
+    #[test]
+    fn every_topic_has_a_distinct_key_and_four_labels() {
+        for (i, (key, labels)) in TOPICS.iter().enumerate() {
+            assert!(TOPICS[..i].iter().all(|(k, _)| k != key), "{key} twice");
+            assert!(labels.iter().all(|l| !l.is_empty()));
+        }
+        assert_eq!(
+            topic_label("health", Language::Nl),
+            Some("Gezondheid, symptomen")
+        );
+        assert_eq!(topic_label("nonsense", Language::Fr), None);
     }
 
     #[test]

@@ -90,6 +90,10 @@ pub enum HotlineEvent {
     Closed {
         hotline: i64,
     },
+    /// The crisis cell published or withdrew an approved answer of this incident.
+    AnswersChanged {
+        incident: i64,
+    },
 }
 
 /// A signed-in operator's phone and skills.
@@ -421,6 +425,14 @@ impl Hotlines {
 
     pub fn events(&self) -> broadcast::Receiver<HotlineEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// Tells the desks that the incident's approved answers changed.
+    pub fn answers_changed(&self, incident: i64) {
+        let _ = self
+            .inner
+            .events
+            .send(HotlineEvent::AnswersChanged { incident });
     }
 
     pub(crate) fn tts(&self) -> Option<Tts> {
