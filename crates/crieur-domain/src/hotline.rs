@@ -152,34 +152,51 @@ pub fn menu_prompt(config: &HotlineConfig, l: Language) -> String {
 
 /// "You are number 3 in the queue. Expected wait: about 4 minutes."
 pub fn place_announcement(l: Language, position: usize, wait_s: Option<u64>) -> String {
+    place_announcement_parts(l, position, wait_s).join(" ")
+}
+
+/// The same announcement in pieces, numbers apart, so that a voice can say it
+/// from a few prompts rendered once (thousands of callers hear the same words
+/// with different numbers).
+pub fn place_announcement_parts(l: Language, position: usize, wait_s: Option<u64>) -> Vec<String> {
     let minutes = wait_s.map(|s| s.div_ceil(60).max(1));
     let unit = |one: &'static str, many: &'static str| if minutes == Some(1) { one } else { many };
-    match (l, minutes) {
-        (Language::Fr, Some(m)) => format!(
-            "Vous êtes numéro {position} dans la file. Attente estimée : environ {m} {}.",
-            unit("minute", "minutes")
+    let (before, after, wait, please, units) = match l {
+        Language::Fr => (
+            "Vous êtes numéro",
+            "dans la file.",
+            "Attente estimée : environ",
+            "Merci de patienter.",
+            unit("minute.", "minutes."),
         ),
-        (Language::Fr, None) => {
-            format!("Vous êtes numéro {position} dans la file. Merci de patienter.")
-        }
-        (Language::Nl, Some(m)) => format!(
-            "U bent nummer {position} in de wachtrij. Verwachte wachttijd: ongeveer {m} {}.",
-            unit("minuut", "minuten")
+        Language::Nl => (
+            "U bent nummer",
+            "in de wachtrij.",
+            "Verwachte wachttijd: ongeveer",
+            "Even geduld.",
+            unit("minuut.", "minuten."),
         ),
-        (Language::Nl, None) => format!("U bent nummer {position} in de wachtrij. Even geduld."),
-        (Language::De, Some(m)) => format!(
-            "Sie sind Nummer {position} in der Warteschlange. Geschätzte Wartezeit: etwa {m} {}.",
-            unit("Minute", "Minuten")
+        Language::De => (
+            "Sie sind Nummer",
+            "in der Warteschlange.",
+            "Geschätzte Wartezeit: etwa",
+            "Bitte haben Sie Geduld.",
+            unit("Minute.", "Minuten."),
         ),
-        (Language::De, None) => {
-            format!("Sie sind Nummer {position} in der Warteschlange. Bitte haben Sie Geduld.")
-        }
-        (Language::En, Some(m)) => format!(
-            "You are number {position} in the queue. Expected wait: about {m} {}.",
-            unit("minute", "minutes")
+        Language::En => (
+            "You are number",
+            "in the queue.",
+            "Expected wait: about",
+            "Please hold.",
+            unit("minute.", "minutes."),
         ),
-        (Language::En, None) => format!("You are number {position} in the queue. Please hold."),
+    };
+    let mut parts = vec![before.to_owned(), position.to_string(), after.to_owned()];
+    match minutes {
+        Some(m) => parts.extend([wait.to_owned(), m.to_string(), units.to_owned()]),
+        None => parts.push(please.to_owned()),
     }
+    parts
 }
 
 /// Offered at the maximum wait.

@@ -335,14 +335,19 @@ async fn place_prompt(
     language: Language,
 ) -> Option<Prompt> {
     let place = active.place(call_id)?;
-    let sentence = ivr::place_announcement(language, place.position, place.estimated_wait_s);
-    match tts?.render(language.code(), &sentence).await {
-        Ok(p) => Some(p),
-        Err(e) => {
-            tracing::warn!(error = %e, "announcement not rendered");
-            None
+    let tts = tts?;
+    let mut prompts = Vec::new();
+    // Pieces rendered once and cached: the same words for every caller.
+    for part in ivr::place_announcement_parts(language, place.position, place.estimated_wait_s) {
+        match tts.render(language.code(), &part).await {
+            Ok(p) => prompts.push(p),
+            Err(e) => {
+                tracing::warn!(error = %e, "announcement not rendered");
+                return None;
+            }
         }
     }
+    Some(crieur_telephony::tts::concat(&prompts))
 }
 
 fn menu_request(options: &crate::RuntimeOptions) -> DigitRequest {

@@ -214,6 +214,18 @@ impl Active {
     where
         R: ActionsOf,
     {
+        let result = self.run(f);
+        // Something changed: the ticker looks again (offers, deadlines).
+        self.wake.notify_one();
+        result
+    }
+
+    /// [`Active::act`] without waking the ticker: for the ticker itself, which
+    /// would otherwise wake itself forever.
+    fn run<R>(&self, f: impl FnOnce(&mut Acd, Millis) -> R) -> R
+    where
+        R: ActionsOf,
+    {
         let now = self.now();
         let (result, log) = {
             let mut acd = lock(&self.acd);
@@ -224,7 +236,6 @@ impl Active {
             let _ = self.log.send(log);
         }
         self.apply(result.actions());
-        self.wake.notify_one();
         self.changed();
         result
     }
@@ -328,7 +339,7 @@ impl Active {
             if self.is_closed() {
                 return;
             }
-            self.act(|acd, now| acd.tick(now));
+            self.run(|acd, now| acd.tick(now));
         }
     }
 
@@ -388,6 +399,8 @@ struct Inner {
     operators: Mutex<HashMap<OperatorId, i64>>,
     events: broadcast::Sender<HotlineEvent>,
     tts: Mutex<Option<Tts>>,
+    /// Where the switchboard's SIP endpoint listens (UDP), once serving.
+    sip: Mutex<Option<std::net::SocketAddr>>,
 }
 
 /// The process's hotlines.
@@ -415,6 +428,7 @@ impl Hotlines {
                 operators: Mutex::new(HashMap::new()),
                 events,
                 tts: Mutex::new(None),
+                sip: Mutex::new(None),
             }),
         }
     }
@@ -425,6 +439,32 @@ impl Hotlines {
 
     pub fn events(&self) -> broadcast::Receiver<HotlineEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// Where callers reach the hotline numbers over SIP (UDP), once serving.
+    pub fn sip_address(&self) -> Option<std::net::SocketAddr> {
+        *lock(&self.inner.sip)
+    }
+
+    /// Where a call stands: its queue, its place while waiting, the operator
+    /// once connected. `None` once it has left.
+    pub fn call_state(
+        &self,
+        hotline: i64,
+        call_id: &str,
+    ) -> Option<(
+        QueueKey,
+        Option<crieur_domain::acd::Place>,
+        Option<OperatorId>,
+    )> {
+        let active = self.active(hotline)?;
+        let acd = lock(&active.acd);
+        let queue = acd.queue_of(call_id)?;
+        Some((
+            queue,
+            acd.place(call_id, active.now()),
+            acd.connected_to(call_id),
+        ))
     }
 
     /// Tells the desks that the incident's approved answers changed.
@@ -619,6 +659,7 @@ impl Hotlines {
     /// Takes the switchboard's calls until it stops.
     pub fn serve(&self, mut switchboard: Switchboard) -> tokio::task::JoinHandle<()> {
         *lock(&self.inner.tts) = Some(switchboard.tts().clone());
+        *lock(&self.inner.sip) = switchboard.endpoint().udp_addr();
         let this = self.clone();
         tokio::spawn(async move {
             while let Some(incoming) = switchboard.next_call().await {

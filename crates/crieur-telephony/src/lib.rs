@@ -10,5 +10,6 @@ pub mod media;
 pub mod rtp;
 pub mod sdp;
 pub mod sip;
+pub mod softphone;
 pub mod tts;
 pub mod voice;

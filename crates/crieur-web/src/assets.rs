@@ -45,6 +45,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../static/callout.js"),
     ),
+    (
+        "sim_phone.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/sim_phone.js"),
+    ),
 ];
 
 fn version() -> &'static str {

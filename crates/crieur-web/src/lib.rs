@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::admin::router())
         .merge(routes::citizens::router())
         .merge(routes::simulator::router())
+        .merge(routes::sim_phone::router())
         .merge(routes::alerts::router())
         .merge(routes::hotline::router())
         .merge(routes::compose::router())

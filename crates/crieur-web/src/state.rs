@@ -127,6 +127,8 @@ pub struct AppState {
     pub audience: Arc<crate::audience::Audience>,
     /// The hotlines switched on, their queues and operators.
     pub hotlines: crieur_hotline::Hotlines,
+    /// The device simulator's phone calls to the hotline (demo only).
+    pub(crate) sim_phones: Arc<crate::routes::sim_phone::SimPhones>,
     /// When idle sessions were last swept (Unix seconds).
     pub(crate) last_sweep: Arc<std::sync::atomic::AtomicI64>,
 }
@@ -158,6 +160,7 @@ impl AppState {
             simulator,
             audience: Arc::default(),
             dispatch: Arc::default(),
+            sim_phones: Arc::default(),
             last_sweep: Arc::default(),
         }
     }

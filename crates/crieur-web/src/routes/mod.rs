@@ -10,5 +10,6 @@ pub(crate) mod pages;
 pub(crate) mod public_alerts;
 pub(crate) mod registrations;
 pub(crate) mod signin;
+pub(crate) mod sim_phone;
 pub(crate) mod simulator;
 pub(crate) mod territories;

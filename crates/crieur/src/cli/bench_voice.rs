@@ -411,7 +411,7 @@ fn report(
 type CpuSpan = ((Option<f64>, Option<f64>), (Option<f64>, Option<f64>));
 
 /// User plus system CPU time of this process, or of `pid`, in seconds.
-fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+pub(super) fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
     let path = match pid {
         Some(pid) => format!("/proc/{pid}/stat"),
         None => "/proc/self/stat".to_owned(),
@@ -424,7 +424,7 @@ fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
     Some((utime + stime) / TICKS_PER_SECOND)
 }
 
-fn peak_rss_mib() -> f64 {
+pub(super) fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -437,7 +437,7 @@ fn peak_rss_mib() -> f64 {
 }
 
 /// A UDP port free on 127.0.0.1 now, with the next one (RTCP) free too.
-fn free_udp_port() -> anyhow::Result<u16> {
+pub(super) fn free_udp_port() -> anyhow::Result<u16> {
     for _ in 0..100 {
         let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
         let port = socket.local_addr()?.port();
@@ -451,7 +451,7 @@ fn free_udp_port() -> anyhow::Result<u16> {
     anyhow::bail!("no free UDP port on 127.0.0.1")
 }
 
-fn which(program: &str) -> Option<PathBuf> {
+pub(super) fn which(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
@@ -459,13 +459,13 @@ fn which(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn sipp_output(dir: &Path) -> String {
+pub(super) fn sipp_output(dir: &Path) -> String {
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
     format!("{}{}", read("stdout.log"), read("stderr.log"))
 }
 
 /// SIPp's final successful and failed call counters, from its last screen.
-fn sipp_counts(dir: &Path) -> String {
+pub(super) fn sipp_counts(dir: &Path) -> String {
     let out = sipp_output(dir);
     let last = |name: &str| {
         out.lines()

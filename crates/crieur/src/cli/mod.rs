@@ -6,6 +6,7 @@ pub(crate) mod addresses;
 mod audit;
 mod bench;
 mod bench_dispatch;
+mod bench_hotline;
 mod bench_voice;
 mod cap;
 mod citizens;
@@ -107,6 +108,20 @@ enum BenchCommand {
         #[arg(long)]
         receipts: bool,
     },
+    /// The hotline: SIPp callers through the IVR into the queues (hold music,
+    /// announcements), operators' phones answered by a SIPp callee.
+    Hotline {
+        #[arg(long, default_value_t = 2_000)]
+        callers: u64,
+        #[arg(long, default_value_t = 100)]
+        operators: usize,
+        /// New calls per second.
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
+        /// How long each caller stays on the line, in seconds.
+        #[arg(long, default_value_t = 30)]
+        hold_seconds: u64,
+    },
     /// Voice alerts: calls through the SIP endpoint to a SIPp callee on
     /// loopback, each playing the prompt (espeak-ng) over RTP.
     Voice {
@@ -186,6 +201,20 @@ impl Cli {
                 emails,
                 receipts,
             }) => bench_dispatch::dispatch(*sms, *emails, *receipts).await,
+            Command::Bench(BenchCommand::Hotline {
+                callers,
+                operators,
+                rate,
+                hold_seconds,
+            }) => {
+                bench_hotline::hotline(&bench_hotline::HotlineBench {
+                    callers: *callers,
+                    operators: *operators,
+                    rate: *rate,
+                    hold: std::time::Duration::from_secs(*hold_seconds),
+                })
+                .await
+            }
             Command::Bench(BenchCommand::Voice {
                 calls,
                 concurrency,

@@ -30,9 +30,11 @@ pub async fn spawn() -> TestApp {
 
 pub async fn spawn_in(dir: tempfile::TempDir, config: Config, mode: Mode) -> TestApp {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            "warn,crieur=info,crieur_web=info",
-        ))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,crieur=info,crieur_web=info")
+            }),
+        )
         .with_test_writer()
         .try_init();
     // reqwest is built without a default TLS provider; use the server's (ring).
