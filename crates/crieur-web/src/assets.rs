@@ -41,6 +41,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../static/delivery.js"),
     ),
     (
+        "supervisor.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/supervisor.js"),
+    ),
+    (
         "callout.js",
         "text/javascript; charset=utf-8",
         include_str!("../static/callout.js"),

@@ -303,4 +303,21 @@
     $("release").hidden = true;
     $("submit-approval").hidden = true;
   });
+
+  // A draft started elsewhere (the hotline supervisor's trends):
+  // ?incident=…&language=…&headline=…&instruction=… preselect and prefill.
+  const start = new URLSearchParams(window.location.search);
+  if (start.has("incident")) {
+    const option = [...$("incident").options].find((o) => o.value === start.get("incident"));
+    if (option) $("incident").value = option.value;
+  }
+  const box = form.querySelector(`fieldset.language[data-language="${start.get("language") || document.documentElement.lang}"]`)
+    || form.querySelector("fieldset.language");
+  for (const field of ["headline", "instruction"]) {
+    const input = box && box.querySelector(`[data-field=${field}]`);
+    if (input && start.get(field)) {
+      input.value = start.get(field);
+      input.dispatchEvent(new Event("input"));
+    }
+  }
 })();
