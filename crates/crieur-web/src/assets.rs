@@ -46,6 +46,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../static/supervisor.js"),
     ),
     (
+        "desk.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/desk.js"),
+    ),
+    (
         "callout.js",
         "text/javascript; charset=utf-8",
         include_str!("../static/callout.js"),

@@ -9,6 +9,8 @@ use tokio::sync::oneshot;
 pub struct TestApp {
     pub base: String,
     pub store: crieur_store::Store,
+    /// The running application's state (its hotlines, for instance).
+    pub state: crieur_web::AppState,
     pub dir: tempfile::TempDir,
     pub db_url: String,
     pub client: reqwest::Client,
@@ -47,6 +49,7 @@ pub async fn spawn_in(dir: tempfile::TempDir, config: Config, mode: Mode) -> Tes
     };
     let app = App::build(config, mode).await.expect("app builds");
     let store = app.state().store.clone();
+    let state = app.state().clone();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
     let (stop, stopped) = oneshot::channel::<()>();
@@ -56,6 +59,7 @@ pub async fn spawn_in(dir: tempfile::TempDir, config: Config, mode: Mode) -> Tes
     TestApp {
         base: format!("{scheme}://{addr}"),
         store,
+        state,
         dir,
         db_url,
         client: reqwest::Client::builder()
