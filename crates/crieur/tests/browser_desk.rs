@@ -252,7 +252,8 @@ async fn an_operator_answers_a_call_files_it_and_transfers_it_from_the_desk() {
     type_into(&c, "#password", common::PASSWORD).await;
     click(&c, "form[action='/login'] button").await;
     wait_for(&c, "the console", "#sign-out").await;
-    c.goto(&app.url(&format!("/console/hotlines/{hotline}/desk")))
+    // In French, as the language switch remembers it (the API calls too).
+    c.goto(&app.url(&format!("/lang/fr?next=/console/hotlines/{hotline}/desk")))
         .await
         .expect("desk page");
     wait_for(&c, "the sign-in form", "#sign-in:not([hidden]) #extension").await;
@@ -297,7 +298,7 @@ async fn an_operator_answers_a_call_files_it_and_transfers_it_from_the_desk() {
     wait_for(&c, "ready again", "#presence[data-presence='available']").await;
 
     // A caller: French (1), information (1).
-    let call = caller(&sipp, sip, '1', '1', 35_000);
+    let call = caller(&sipp, sip, '1', '1', 25_000);
     wait_for(&c, "on the call", "#presence[data-presence='on_call']").await;
     wait_for(
         &c,
@@ -309,9 +310,10 @@ async fn an_operator_answers_a_call_files_it_and_transfers_it_from_the_desk() {
     assert_eq!(text_of(&c, "#call-language").await, "Français");
     assert_eq!(text_of(&c, "#call-ivr").await, "lang:1 > menu:1");
     assert_eq!(text_of(&c, "#call-caller").await, "sipp");
+    let announced = text_of(&c, "#call-announce").await;
     assert!(
-        text_of(&c, "#call-announce").await.contains("En ligne"),
-        "the live region says the call is connected"
+        announced.contains("En ligne"),
+        "the live region says the call is connected: {announced}"
     );
     assert!(text_of(&c, "#call-wait").await.ends_with(" s"));
     assert_eq!(
