@@ -32,6 +32,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
          http://{listen}/login   staff sign-in (demo accounts and codes listed there)\n        \
          http://{listen}/console/alerts  compose and release an alert (after signing in)\n        \
          http://{listen}/alerts  released alerts, their CAP messages and the Atom feed\n        \
+         http://{listen}/console/incidents  incidents; each one's hotline (1771): activation, desk, supervisor\n        \
          http://{listen}/api/openapi.json\n\n  Database: {db} (delete it to start afresh)\n  \
          Stop with Ctrl-C.\n"
     );

@@ -155,9 +155,21 @@ pub(super) async fn hotline(bench: &HotlineBench) -> anyhow::Result<()> {
         .await?
         .id;
     for i in 0..bench.operators {
+        // Real accounts: call records name the operator who answered.
+        let account = store
+            .accounts()
+            .create_account(&crieur_store::NewAccount {
+                username: format!("bench.op{i}"),
+                display_name: format!("Operator {i}"),
+                role: crieur_domain::access::Role::HotlineOperator,
+                territory: "62063".parse()?,
+                password_hash: "unused".into(),
+                totp_secret: None,
+            })
+            .await?;
         hotlines.sign_in(
             hotline,
-            1_000_000 + i as i64,
+            account.id,
             Desk {
                 name: format!("op{i}"),
                 extension: format!("sip:op{i}@127.0.0.1:{phones_port}"),
@@ -314,6 +326,23 @@ pub(super) async fn hotline(bench: &HotlineBench) -> anyhow::Result<()> {
     );
     println!(
         "peak: {peak_waiting} callers waiting with announcements, {peak_connected} connected to operators"
+    );
+    let talk: Vec<u64> = log
+        .iter()
+        .filter(|l| l.event == "COMPLETECALLER" || l.event == "COMPLETEAGENT")
+        .filter_map(|l| l.data2.parse().ok())
+        .collect();
+    let waited: Vec<u64> = log
+        .iter()
+        .filter(|l| l.event == "CONNECT")
+        .filter_map(|l| l.data1.parse().ok())
+        .collect();
+    let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
+    println!(
+        "answered by operators after {:.1} s on average (longest {} s); talked {:.1} s on average",
+        mean(&waited),
+        waited.iter().max().copied().unwrap_or(0),
+        mean(&talk)
     );
     println!(
         "queue log: {} ENTERQUEUE, {} CONNECT, {} COMPLETECALLER, {} ABANDON, {} RINGNOANSWER",
