@@ -247,7 +247,7 @@ impl App {
                     },
                 );
                 all.hotline = Some(self.state.hotlines.serve(switchboard));
-                tracing::info!(numbers = ?hotline.numbers, sip = %t.sip_listen, "hotline numbers answered");
+                tracing::info!(numbers = ?hotline.numbers, sip = ?sip.udp_addr(), "hotline numbers answered");
             }
             let sip = Arc::new(sip);
             for v in &channels.voice {
