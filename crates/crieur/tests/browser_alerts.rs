@@ -47,41 +47,13 @@ async fn the_mayor_of_liege_draws_an_area_and_releases_an_exercise() {
     .expect("secret");
 
     let c = browser.client(1280, 1000).await;
-    c.goto(&app.url("/login?lang=fr"))
-        .await
-        .expect("sign-in page");
-    c.find(Locator::Id("username"))
-        .await
-        .expect("field")
-        .send_keys("mayor.liege")
-        .await
-        .expect("type");
-    c.find(Locator::Id("password"))
-        .await
-        .expect("field")
-        .send_keys(common::PASSWORD)
-        .await
-        .expect("type");
-    c.find(Locator::Css("form[action='/login'] button"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("submit");
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id("code"))
-        .await
-        .expect("code step")
-        .send_keys(&secret.code_at(common::unix_now()))
-        .await
-        .expect("type code");
-    c.find(Locator::Css("form[action='/login/code'] button"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("verify");
+    common::browser_sign_in(
+        &c,
+        &app,
+        "mayor.liege",
+        Some(secret.code_at(common::unix_now())),
+    )
+    .await;
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Id("compose-link"))

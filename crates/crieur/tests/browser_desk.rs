@@ -245,12 +245,7 @@ async fn an_operator_answers_a_call_files_it_and_transfers_it_from_the_desk() {
 
     // The operator signs in to Crieur, then to the desk with their phone.
     let c = browser.client(400, 900).await;
-    c.goto(&app.url("/login?lang=fr"))
-        .await
-        .expect("sign-in page");
-    type_into(&c, "#username", "op.liege").await;
-    type_into(&c, "#password", common::PASSWORD).await;
-    click(&c, "form[action='/login'] button").await;
+    common::browser_sign_in(&c, &app, "op.liege", None).await;
     wait_for(&c, "the console", "#sign-out").await;
     // In French, as the language switch remembers it (the API calls too).
     c.goto(&app.url(&format!("/lang/fr?next=/console/hotlines/{hotline}/desk")))

@@ -11,49 +11,7 @@ use fantoccini::{Client, Locator};
 use std::time::Duration;
 
 async fn sign_in(c: &Client, app: &common::TestApp, username: &str, code: String) {
-    c.goto(&app.url("/login?lang=fr"))
-        .await
-        .expect("sign-in page");
-    c.find(Locator::Id("username"))
-        .await
-        .expect("field")
-        .send_keys(username)
-        .await
-        .expect("type");
-    c.find(Locator::Id("password"))
-        .await
-        .expect("field")
-        .send_keys(common::PASSWORD)
-        .await
-        .expect("type");
-    c.find(Locator::Css("form[action='/login'] button"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("submit");
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id("code"))
-        .await
-        .expect("code step")
-        .send_keys(&code)
-        .await
-        .expect("type code");
-    c.find(Locator::Css("form[action='/login/code'] button"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("verify");
-    for _ in 0..100 {
-        let url = c.current_url().await.expect("url");
-        if url.path() == "/console" {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("not signed in");
+    common::browser_sign_in(c, app, username, Some(code)).await;
 }
 
 #[tokio::test]

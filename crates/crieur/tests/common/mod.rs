@@ -392,3 +392,56 @@ pub async fn citizen_with(
     assert_eq!(v["verified"], true, "{v}");
     created
 }
+
+/// Signs in through the sign-in page in the browser (and the code step, for
+/// roles with a second factor), until the console is shown.
+pub async fn browser_sign_in(
+    c: &fantoccini::Client,
+    app: &TestApp,
+    username: &str,
+    code: Option<String>,
+) {
+    use fantoccini::Locator;
+    use std::time::Duration;
+    c.goto(&app.url("/login?lang=fr"))
+        .await
+        .expect("sign-in page");
+    for (field, text) in [("username", username), ("password", PASSWORD)] {
+        c.find(Locator::Id(field))
+            .await
+            .expect("field")
+            .send_keys(text)
+            .await
+            .expect("type");
+    }
+    c.find(Locator::Css("form[action='/login'] button"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("submit");
+    if let Some(code) = code {
+        c.wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Id("code"))
+            .await
+            .expect("code step")
+            .send_keys(&code)
+            .await
+            .expect("type code");
+        c.find(Locator::Css("form[action='/login/code'] button"))
+            .await
+            .expect("button")
+            .click()
+            .await
+            .expect("verify");
+    }
+    for _ in 0..100 {
+        let url = c.current_url().await.expect("url");
+        if url.path() == "/console" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{username} not signed in");
+}
