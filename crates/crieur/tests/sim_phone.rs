@@ -1,6 +1,7 @@
 //! The device simulator's "call the hotline": a real SIP call on loopback from
 //! the simulator's phone to the hotline, through the IVR into the queue, with
-//! keys sent as RFC 4733 events and the phone's audio streamed to the page.
+//! keys sent as RFC 4733 events and the phone's audio streamed to the page, then
+//! answered by an operator signed in with the simulator's headset.
 //! Needs espeak-ng for the prompts (skips without it; fails under
 //! CRIEUR_REQUIRE_PEERS=1).
 
@@ -157,6 +158,51 @@ async fn the_simulators_phone_reaches_the_queue_through_the_ivr() {
     assert_eq!(queued["language"], "fr");
     assert_eq!(queued["position"], 1);
 
+    // An operator signs in with the simulator's headset and is given the call.
+    let headset: serde_json::Value = app
+        .client
+        .get(app.url("/api/simulator/headset"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let extension = headset["extension"]
+        .as_str()
+        .expect("an extension")
+        .to_owned();
+    assert!(
+        extension.starts_with("sip:headset@127.0.0.1:"),
+        "{extension}"
+    );
+    let hotline = app.store.hotline().active_hotlines().await.unwrap()[0].id;
+    app.state
+        .hotlines
+        .sign_in(
+            hotline,
+            mayor.id,
+            crieur_hotline::Desk {
+                name: "Relatives".into(),
+                extension,
+                skills: crieur_domain::acd::Skills {
+                    native: vec![crieur_domain::Language::Fr],
+                    relatives: true,
+                    ..Default::default()
+                },
+            },
+        )
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = status(&app, id).await;
+        if s["state"] == "connected" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not connected: {s}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     let bad = app
         .client
         .post(app.url(&format!("/api/simulator/hotline-calls/{id}/keys")))
@@ -172,13 +218,13 @@ async fn the_simulators_phone_reaches_the_queue_through_the_ivr() {
         .await
         .unwrap();
     assert_eq!(hung.status(), reqwest::StatusCode::NO_CONTENT);
-    // The call leaves the queue; its record says abandoned.
+    // The call ends; its record names the operator who answered.
     let deadline = Instant::now() + Duration::from_secs(10);
-    let hotline = app.store.hotline().active_hotlines().await.unwrap()[0].id;
     loop {
         let calls = app.store.hotline().recent_calls(hotline, 10).await.unwrap();
-        if calls.len() == 1 && calls[0].record.ending.as_deref() == Some("abandoned") {
+        if calls.len() == 1 && calls[0].record.ending.as_deref() == Some("answered") {
             assert_eq!(calls[0].record.ivr_path, "menu:2");
+            assert_eq!(calls[0].record.operator_id, Some(mayor.id));
             break;
         }
         assert!(Instant::now() < deadline, "{calls:?}");

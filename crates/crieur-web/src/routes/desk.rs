@@ -69,6 +69,8 @@ pub(crate) struct Choice {
 #[template(path = "desk.html")]
 struct DeskPage {
     layout: Layout,
+    /// In the demo: the simulator's headset extension, offered at sign-in.
+    headset: Option<String>,
     csrf: String,
     hotline_id: i64,
     number: String,
@@ -116,7 +118,12 @@ async fn page(
         })
         .collect();
     municipalities.sort_by(|a, b| a.label.cmp(&b.label));
+    let headset = match state.simulator {
+        Some(_) => state.sim_phones.headset().await,
+        None => None,
+    };
     Ok(DeskPage {
+        headset,
         csrf: staff.csrf().to_owned(),
         hotline_id: hotline.id,
         number: hotline.number,

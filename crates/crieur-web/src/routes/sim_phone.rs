@@ -1,7 +1,9 @@
 //! The device simulator's phone: "call the hotline" from the browser. The call
 //! goes over SIP on loopback to the hotline's own endpoint, so it meets the real
 //! IVR, queues and operators; the page sends keys and plays what the phone hears.
-//! Exists only where the simulator does, and says it is a simulation.
+//! Beside it, a simulated operator's headset: a SIP line that answers every call
+//! put through to it, for an operator without a phone in the demo. Exists only
+//! where the simulator does, and says it is a simulation.
 
 use crate::AppState;
 use axum::Router;
@@ -10,9 +12,11 @@ use axum::extract::{Json, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use crieur_telephony::calls::{Switchboard, SwitchboardConfig};
 use crieur_telephony::media::MediaConfig;
 use crieur_telephony::sip::{SipConfig, SipEndpoint};
 use crieur_telephony::softphone::Softphone;
+use crieur_telephony::tts::{Tts, TtsConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,6 +55,64 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/api/simulator/hotline-calls/{id}/keys", post(press))
         .route("/simulator/hotline-calls/{id}/audio", get(audio))
+        .route("/api/simulator/headset", get(headset))
+}
+
+impl SimPhones {
+    /// The simulator's SIP endpoint, started on first use. Calls put through to
+    /// it (the headset) are answered and held until the other side hangs up.
+    async fn endpoint(&self) -> Result<&SipEndpoint, String> {
+        self.endpoint
+            .get_or_try_init(|| async {
+                let (endpoint, incoming) = SipEndpoint::start(SipConfig {
+                    user_agent: "Crieur device simulator".into(),
+                    ..SipConfig::default()
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+                let tts = Tts::new(TtsConfig::default()).map_err(|e| e.to_string())?;
+                let mut headset = Switchboard::new(
+                    endpoint.clone(),
+                    incoming,
+                    tts,
+                    SwitchboardConfig::default(),
+                );
+                tokio::spawn(async move {
+                    while let Some(mut call) = headset.next_call().await {
+                        tokio::spawn(async move {
+                            if call.answer().await.is_ok() {
+                                call.ended().await;
+                            }
+                        });
+                    }
+                });
+                Ok(endpoint)
+            })
+            .await
+    }
+
+    /// The extension an operator gives at the desk to answer with the
+    /// simulator's headset.
+    pub(crate) async fn headset(&self) -> Option<String> {
+        let endpoint = self.endpoint().await.ok()?;
+        endpoint.udp_addr().map(|a| format!("sip:headset@{a}"))
+    }
+}
+
+#[derive(Serialize)]
+struct Headset {
+    extension: String,
+}
+
+/// The simulated headset's extension, for the desk in the demo.
+async fn headset(State(state): State<AppState>) -> Response {
+    if state.simulator.is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match state.sim_phones.headset().await {
+        Some(extension) => Json(Headset { extension }).into_response(),
+        None => problem(StatusCode::SERVICE_UNAVAILABLE, "no_telephony"),
+    }
 }
 
 fn calls(state: &AppState) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Placed>>> {
@@ -108,19 +170,7 @@ async fn dial(State(state): State<AppState>) -> Response {
             return problem(StatusCode::TOO_MANY_REQUESTS, "too_many_calls");
         }
     }
-    let endpoint = state
-        .sim_phones
-        .endpoint
-        .get_or_try_init(|| async {
-            SipEndpoint::start(SipConfig {
-                user_agent: "Crieur device simulator".into(),
-                ..SipConfig::default()
-            })
-            .await
-            .map(|(endpoint, _incoming)| endpoint)
-        })
-        .await;
-    let endpoint = match endpoint {
+    let endpoint = match state.sim_phones.endpoint().await {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(error = %e, "simulator: no SIP endpoint");
