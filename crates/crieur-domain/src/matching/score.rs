@@ -126,7 +126,8 @@ pub(crate) fn score_prepared(s: &Prepared, e: &Prepared) -> Match {
         if a == b {
             total += 0.3;
         } else {
-            total -= 3.0;
+            // As strong as conflicting dates: sex is rarely misrecorded.
+            total -= 4.0;
             reasons.push(Reason::SexConflicts);
         }
     }
@@ -235,6 +236,9 @@ fn family(s: &NameField, e: &NameField) -> (f64, Reason) {
         }
     }
     let glued = compare(&s.glued, &e.glued, false);
+    if best.max(glued) < Agreement::Typo {
+        return (-3.0, Reason::FamilyNameDiffers);
+    }
     let (sought, entry) = pair();
     match best.max(glued) {
         Agreement::Exact | Agreement::Spelling if glued < Agreement::Spelling => {

@@ -4,14 +4,21 @@
 /// Jaro-Winkler similarity in `0..=1` (1 = identical), with the usual prefix scale
 /// 0.1 over at most four characters.
 pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    if a.is_ascii() && b.is_ascii() {
+        return jaro_winkler_of(a.as_bytes(), b.as_bytes());
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let jaro = jaro(&a, &b);
-    let prefix = a.iter().zip(&b).take(4).take_while(|(x, y)| x == y).count();
+    jaro_winkler_of(&a, &b)
+}
+
+fn jaro_winkler_of<T: PartialEq>(a: &[T], b: &[T]) -> f64 {
+    let jaro = jaro(a, b);
+    let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count();
     jaro + prefix as f64 * 0.1 * (1.0 - jaro)
 }
 
-fn jaro(a: &[char], b: &[char]) -> f64 {
+fn jaro<T: PartialEq>(a: &[T], b: &[T]) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 1.0;
     }
@@ -58,8 +65,15 @@ fn jaro(a: &[char], b: &[char]) -> f64 {
 /// Damerau-Levenshtein distance (optimal string alignment: insertions, deletions,
 /// substitutions and transpositions of adjacent characters, each costing one).
 pub fn damerau_levenshtein(a: &str, b: &str) -> usize {
+    if a.is_ascii() && b.is_ascii() {
+        return damerau_levenshtein_of(a.as_bytes(), b.as_bytes());
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    damerau_levenshtein_of(&a, &b)
+}
+
+fn damerau_levenshtein_of<T: PartialEq>(a: &[T], b: &[T]) -> usize {
     let (n, m) = (a.len(), b.len());
     let mut prev2 = vec![0usize; m + 1];
     let mut prev: Vec<usize> = (0..=m).collect();

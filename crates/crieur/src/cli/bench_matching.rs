@@ -15,6 +15,8 @@ pub(super) struct MatchingBench {
     pub listed_share: f64,
     pub threshold: f64,
     pub seed: u64,
+    /// How many misses and false alarms to print, with their reasons.
+    pub examples: usize,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -59,6 +61,11 @@ pub(super) fn matching(b: &MatchingBench) -> anyhow::Result<()> {
         index.len()
     );
 
+    let thresholds = [0.5, 0.8, 0.9, 0.95, 0.99];
+    // Per threshold: top-1 above it, of which right; listed inquiries right above it.
+    let mut at = [(0usize, 0usize); 5];
+    let (mut shown_misses, mut shown_alarms) = (0, 0);
+    let entry = |id: crieur_domain::matching::EntryId| &data.entries[id.0 as usize - 1];
     let mut times = Vec::with_capacity(data.inquiries.len());
     let mut listed = Tally::default();
     let mut by_kind: BTreeMap<Distortion, Tally> = BTreeMap::new();
@@ -70,6 +77,38 @@ pub(super) fn matching(b: &MatchingBench) -> anyhow::Result<()> {
         times.push(t.elapsed());
         let top1 = ranked.first();
         let is_above = top1.is_some_and(|c| c.1.score >= b.threshold);
+        for (k, t) in thresholds.iter().enumerate() {
+            if let Some(c) = top1.filter(|c| c.1.score >= *t) {
+                at[k].0 += 1;
+                at[k].1 += usize::from(Some(c.0) == inquiry.truth);
+            }
+        }
+        if let Some(c) = top1.filter(|c| is_above && Some(c.0) != inquiry.truth)
+            && shown_alarms < b.examples
+        {
+            shown_alarms += 1;
+            println!(
+                "wrong top-1 ({:.3}) for {:?}\n  truth {:?}\n  got   {:?}\n  {:?}",
+                c.1.score,
+                inquiry.sought,
+                inquiry.truth.map(entry),
+                entry(c.0),
+                c.1.reasons
+            );
+        }
+        if let Some(truth) = inquiry.truth
+            && !ranked.iter().any(|c| c.0 == truth)
+            && shown_misses < b.examples
+        {
+            shown_misses += 1;
+            println!(
+                "missed {:?} ({:?})\n  truth {:?}\n  top {:?}",
+                inquiry.sought,
+                inquiry.distortion,
+                entry(truth),
+                top1.map(|c| (entry(c.0), c.1.score))
+            );
+        }
         if is_above {
             above += 1;
             if top1.map(|c| c.0) == inquiry.truth {

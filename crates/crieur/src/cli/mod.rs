@@ -138,6 +138,9 @@ enum BenchCommand {
         threshold: f64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Print this many misses and wrong top-1 candidates, with their reasons.
+        #[arg(long, default_value_t = 0)]
+        examples: usize,
     },
     /// Voice alerts: calls through the SIP endpoint to a SIPp callee on
     /// loopback, each playing the prompt (espeak-ng) over RTP.
@@ -238,12 +241,14 @@ impl Cli {
                 listed_share,
                 threshold,
                 seed,
+                examples,
             }) => bench_matching::matching(&bench_matching::MatchingBench {
                 inquiries: *inquiries,
                 entries: *entries,
                 listed_share: *listed_share,
                 threshold: *threshold,
                 seed: *seed,
+                examples: *examples,
             }),
             Command::Bench(BenchCommand::Voice {
                 calls,
