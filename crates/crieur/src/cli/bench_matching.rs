@@ -162,6 +162,14 @@ pub(super) fn matching(b: &MatchingBench) -> anyhow::Result<()> {
         unlisted_above,
         unlisted
     );
+    println!("precision@1 by threshold:");
+    for (k, t) in thresholds.iter().enumerate() {
+        println!(
+            "  score >= {t:.2}: {:>6} inquiries with a top-1 candidate, {:.1}% right",
+            at[k].0,
+            pct(at[k].1, at[k].0)
+        );
+    }
     println!();
     println!(
         "{:<20} {:>8} {:>10} {:>10}",
