@@ -14,6 +14,7 @@ pub mod contact;
 pub mod credentials;
 pub mod hotline;
 pub mod language;
+pub mod matching;
 pub mod nis;
 pub mod population;
 pub mod sms;

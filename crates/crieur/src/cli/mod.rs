@@ -7,6 +7,7 @@ mod audit;
 mod bench;
 mod bench_dispatch;
 mod bench_hotline;
+mod bench_matching;
 mod bench_voice;
 mod cap;
 mod citizens;
@@ -122,6 +123,25 @@ enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         hold_seconds: u64,
     },
+    /// The relatives line's matching engine over synthetic lists with known truth:
+    /// index build time, precision and recall of the top candidates, time per match.
+    Matching {
+        #[arg(long, default_value_t = 10_000)]
+        inquiries: usize,
+        #[arg(long, default_value_t = 50_000)]
+        entries: usize,
+        /// Share of inquiries about someone who is on the lists.
+        #[arg(long, default_value_t = 0.7)]
+        listed_share: f64,
+        /// Score from which the best candidate counts as a proposal (precision).
+        #[arg(long, default_value_t = 0.5)]
+        threshold: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print this many misses and wrong top-1 candidates, with their reasons.
+        #[arg(long, default_value_t = 0)]
+        examples: usize,
+    },
     /// Voice alerts: calls through the SIP endpoint to a SIPp callee on
     /// loopback, each playing the prompt (espeak-ng) over RTP.
     Voice {
@@ -215,6 +235,21 @@ impl Cli {
                 })
                 .await
             }
+            Command::Bench(BenchCommand::Matching {
+                inquiries,
+                entries,
+                listed_share,
+                threshold,
+                seed,
+                examples,
+            }) => bench_matching::matching(&bench_matching::MatchingBench {
+                inquiries: *inquiries,
+                entries: *entries,
+                listed_share: *listed_share,
+                threshold: *threshold,
+                seed: *seed,
+                examples: *examples,
+            }),
             Command::Bench(BenchCommand::Voice {
                 calls,
                 concurrency,
