@@ -158,9 +158,7 @@ async fn serve(
                     }
                     Command::MaxWait => {
                         drop(hold);
-                        if config.callbacks
-                            && offer_callback(call, &config, language, &options).await?
-                        {
+                        if config.callbacks && offer_callback(call, language, &options).await? {
                             let actions =
                                 active.act(|acd, now| acd.leave_for_callback(&call_id, "1", now));
                             if actions.is_ok() {
@@ -422,7 +420,6 @@ async fn choose_line(
 /// At the maximum wait: 1 for a callback, anything else keeps waiting.
 async fn offer_callback(
     call: &mut InboundCall,
-    _config: &HotlineConfig,
     language: Language,
     options: &crate::RuntimeOptions,
 ) -> Result<bool, CallsError> {

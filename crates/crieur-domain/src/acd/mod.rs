@@ -409,18 +409,7 @@ impl Acd {
         if let Some(i) = self.waiting.iter().position(|w| w.call == call) {
             let position = self.place(call, now).map(|p| p.position).unwrap_or(0);
             let w = self.waiting.remove(i);
-            if let CallState::Offered { operators, .. } = &w.state {
-                for op in operators.clone() {
-                    self.release_offer(op, now);
-                    actions.push(Action::Withdraw {
-                        call: call.to_owned(),
-                        operator: op,
-                    });
-                }
-            }
-            if let Some((from, _, _)) = w.warm_from {
-                self.finish_transfer_hold(from, call, now);
-            }
+            actions.extend(self.let_go(&w, now));
             if self.config.keep_place_ms > 0 && !w.caller.is_empty() {
                 let until = now + self.config.keep_place_ms;
                 self.released.push(Released {
@@ -476,18 +465,7 @@ impl Acd {
         let position = self.place(call, now).map(|p| p.position).unwrap_or(0);
         let w = self.waiting.remove(i);
         let mut actions = Vec::new();
-        if let CallState::Offered { operators, .. } = &w.state {
-            for op in operators.clone() {
-                self.release_offer(op, now);
-                actions.push(Action::Withdraw {
-                    call: call.to_owned(),
-                    operator: op,
-                });
-            }
-        }
-        if let Some((from, _, _)) = w.warm_from {
-            self.finish_transfer_hold(from, call, now);
-        }
+        actions.extend(self.let_go(&w, now));
         self.record(
             now,
             call,
@@ -509,14 +487,8 @@ impl Acd {
         let waiting = std::mem::take(&mut self.waiting);
         let mut calls = Vec::new();
         for (i, w) in waiting.into_iter().enumerate() {
-            if let CallState::Offered { operators, .. } = &w.state {
-                for op in operators.clone() {
-                    self.release_offer(op, now);
-                }
-            }
-            if let Some((from, _, _)) = w.warm_from {
-                self.finish_transfer_hold(from, &w.call, now);
-            }
+            // Nobody is left to tell of a withdrawn offer: the hotline closes.
+            let _ = self.let_go(&w, now);
             self.record(
                 now,
                 &w.call,
@@ -538,6 +510,26 @@ impl Acd {
     }
 
     // ---- offers ----
+
+    /// A waiting call leaves: the operators it was offered to are free again
+    /// (their offers withdrawn), and an operator holding it for a warm
+    /// transfer goes into wrap-up.
+    fn let_go(&mut self, w: &Waiting, now: Millis) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if let CallState::Offered { operators, .. } = &w.state {
+            for &op in operators {
+                self.release_offer(op, now);
+                actions.push(Action::Withdraw {
+                    call: w.call.clone(),
+                    operator: op,
+                });
+            }
+        }
+        if let Some((from, _, _)) = w.warm_from {
+            self.finish_transfer_hold(from, &w.call, now);
+        }
+        actions
+    }
 
     fn release_offer(&mut self, op: OperatorId, now: Millis) {
         if let Some(a) = self.agents.get_mut(&op)
