@@ -348,6 +348,8 @@ pub trait HotlineStore: Send + Sync {
         eta_minutes: Option<u32>,
         at: i64,
     ) -> Result<Callout, StoreError>;
+    /// The call-out a link's token names, by the token's hash.
+    async fn callout_by_token(&self, token_hash: &str) -> Result<Option<Callout>, StoreError>;
     /// In the order sent.
     async fn callouts(&self, hotline_id: i64) -> Result<Vec<Callout>, StoreError>;
 

@@ -280,6 +280,17 @@ impl HotlineStore for SqliteStore {
             .collect()
     }
 
+    async fn callout_by_token(&self, token_hash: &str) -> Result<Option<Callout>, StoreError> {
+        let sql = format!("SELECT {CALLOUT} FROM hotline_callouts WHERE token_hash = ?1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(callout)
+            .transpose()
+    }
+
     async fn upsert_call(&self, c: &CallRecord) -> Result<(), StoreError> {
         let c = c.clone();
         self.writer

@@ -211,6 +211,12 @@ async fn callouts_are_answered_by_token_hash_and_can_be_changed() {
         (None, Some(T0 + 300))
     );
     assert_eq!(all[0], added[0]);
+    // A link's token finds its call-out, and only that one.
+    assert_eq!(
+        h.callout_by_token(&token(2)).await.unwrap().as_ref(),
+        Some(&all[1])
+    );
+    assert_eq!(h.callout_by_token(&token(9)).await.unwrap(), None);
     assert!(matches!(
         h.respond_callout(&token(9), CalloutResponse::Coming, None, T0)
             .await,

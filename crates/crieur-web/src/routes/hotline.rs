@@ -573,33 +573,21 @@ async fn callout_of(
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(PageError::NotFound);
     }
-    let digest = token_digest(token);
-    let hotline_id = state
+    let callout = state
         .store
         .hotline()
-        .active_hotlines()
+        .callout_by_token(&token_digest(token))
         .await?
-        .into_iter()
-        .map(|h| h.id);
-    for id in hotline_id {
-        if let Some(c) = state
-            .store
-            .hotline()
-            .callouts(id)
-            .await?
-            .into_iter()
-            .find(|c| c.token_hash == digest)
-        {
-            let hotline = state
-                .store
-                .hotline()
-                .hotline(id)
-                .await?
-                .ok_or(PageError::NotFound)?;
-            return Ok((c, hotline));
-        }
-    }
-    Err(PageError::NotFound)
+        .ok_or(PageError::NotFound)?;
+    let hotline = state
+        .store
+        .hotline()
+        .hotline(callout.hotline_id)
+        .await?
+        // A closed hotline's call-out no longer needs an answer.
+        .filter(|h| h.state == crieur_store::HotlineState::Active)
+        .ok_or(PageError::NotFound)?;
+    Ok((callout, hotline))
 }
 
 #[derive(serde::Deserialize)]
