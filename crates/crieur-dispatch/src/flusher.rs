@@ -27,6 +27,7 @@ pub(crate) async fn run(
     mut receipts: mpsc::Receiver<(Receipt, oneshot::Sender<bool>)>,
     unrecorded: Arc<Semaphore>,
     settings: Settings,
+    recorded: Option<mpsc::UnboundedSender<Vec<i64>>>,
 ) {
     let mut outcomes: Vec<DeliveryOutcome> = Vec::new();
     let mut fresh: Vec<Pending> = Vec::new();
@@ -94,6 +95,10 @@ pub(crate) async fn run(
             Ok(known) => {
                 // Recorded: the lanes may claim as many again.
                 unrecorded.add_permits(outcomes.len());
+                if let Some(recorded) = &recorded {
+                    // A worker acknowledges a batch once all of it is here.
+                    let _ = recorded.send(outcomes.iter().map(|o| o.id).collect());
+                }
                 outcomes.clear();
                 for (p, known) in fresh.drain(..).zip(known) {
                     if known {

@@ -24,6 +24,16 @@ pub(crate) struct Lane {
     pub(crate) settings: Settings,
     pub(crate) wake: Arc<Notify>,
     pub(crate) stopping: Arc<Stopping>,
+    pub(crate) source: Source,
+}
+
+/// Where a lane's work comes from.
+#[derive(Clone)]
+pub(crate) enum Source {
+    /// Claimed from the store (the embedded engine).
+    Store,
+    /// Batches taken from the work queue (a `crieur worker`).
+    Queue(Arc<crate::queue::Intake>),
 }
 
 struct Slot {
@@ -170,12 +180,23 @@ async fn claim_within_budget(
     n: u32,
 ) -> Option<Result<Vec<ClaimedDelivery>, crieur_store::StoreError>> {
     let budget = reserve(lane, n).await?;
-    let claimed = lane
-        .store
-        .deliveries()
-        .claim_deliveries(lane.channel, budget, unix_now())
-        .await;
+    let claimed = match &lane.source {
+        Source::Store => {
+            lane.store
+                .deliveries()
+                .claim_deliveries(lane.channel, budget, unix_now())
+                .await
+        }
+        Source::Queue(queue) => queue.take(lane.channel, &lane.stopping).await,
+    };
     let kept = claimed.as_ref().map_or(0, Vec::len);
+    if kept > budget as usize {
+        // The recording will give back more permits than were taken: the
+        // bound loosens, it does not deadlock. The worker's claim budget is
+        // the queue's batch size, so only a coordinator configured otherwise
+        // gets here.
+        tracing::warn!(kept, budget, "a queued batch is larger than this worker's claim budget");
+    }
     lane.unrecorded
         .add_permits(budget as usize - kept.min(budget as usize));
     Some(claimed)

@@ -13,6 +13,7 @@ mod flusher;
 mod lane;
 mod message;
 mod pace;
+pub mod queue;
 mod stopping;
 
 pub use message::{html_of, message};
@@ -98,59 +99,98 @@ impl Dispatcher {
     /// Sends until `stop` is notified, then lets what is in flight finish
     /// (up to a few seconds) and records it.
     pub async fn run(self, stop: Arc<Notify>) -> Result<(), StoreError> {
-        let Dispatcher {
-            store,
-            providers,
-            receipts,
-            settings,
-            wake,
-        } = self;
-        let recovered = store.deliveries().recover_deliveries().await?;
+        let recovered = self.store.deliveries().recover_deliveries().await?;
         if recovered > 0 {
             tracing::warn!(
                 recovered,
                 "deliveries claimed before a stop are sent again, counted as possibly duplicated"
             );
         }
-        let (records, queue) = mpsc::unbounded_channel();
-        let unrecorded = Arc::new(tokio::sync::Semaphore::new(
-            settings.unrecorded_max.max(settings.claim_max) as usize,
-        ));
-        let flusher = tokio::spawn(flusher::run(
-            store.clone(),
-            queue,
-            receipts.0,
-            unrecorded.clone(),
-            settings.clone(),
-        ));
-        let stopping = Arc::new(stopping::Stopping::default());
-        let mut lanes = Vec::new();
-        for channel in CHANNELS {
-            let serving: Vec<_> = providers
-                .iter()
-                .filter(|p| p.channels().contains(&channel))
-                .cloned()
-                .collect();
-            lanes.push(tokio::spawn(lane::run(lane::Lane {
-                channel,
-                store: store.clone(),
-                providers: serving,
-                records: records.clone(),
-                unrecorded: unrecorded.clone(),
-                settings: settings.clone(),
-                wake: wake.clone(),
-                stopping: stopping.clone(),
-            })));
-        }
-        drop(records);
-        stop.notified().await;
-        stopping.stop();
-        for l in lanes {
-            let _ = l.await;
-        }
-        // Every lane has ended and dropped its record sender: the flusher
-        // writes what is left and ends.
-        let _ = flusher.await;
+        run_lanes(self, lane::Source::Store, None, stop).await;
         Ok(())
     }
+
+    /// Runs as a `crieur worker`: the lanes take batches from the work queue
+    /// instead of claiming from the store, and each batch is acknowledged
+    /// once its outcomes are recorded. Nothing is recovered at start-up: the
+    /// queue delivers again what a stopped worker left.
+    pub async fn run_worker(
+        self,
+        queue: queue::QueueSettings,
+        worker: String,
+        stop: Arc<Notify>,
+    ) -> Result<(), StoreError> {
+        let client = queue::connect(&queue.url, &worker)
+            .await
+            .map_err(StoreError::Unsupported)?;
+        let intake = Arc::new(queue::Intake::new(
+            self.store.clone(),
+            queue,
+            worker,
+            client,
+        ));
+        let (recorded, written) = mpsc::unbounded_channel();
+        let tracker = tokio::spawn(queue::track(intake.clone(), written));
+        run_lanes(self, lane::Source::Queue(intake), Some(recorded), stop).await;
+        let _ = tracker.await;
+        Ok(())
+    }
+}
+
+/// The lanes and the flusher, until `stop`; then what is in flight finishes
+/// (up to a few seconds) and is recorded.
+async fn run_lanes(
+    dispatcher: Dispatcher,
+    source: lane::Source,
+    recorded: Option<mpsc::UnboundedSender<Vec<i64>>>,
+    stop: Arc<Notify>,
+) {
+    let Dispatcher {
+        store,
+        providers,
+        receipts,
+        settings,
+        wake,
+    } = dispatcher;
+    let (records, queue) = mpsc::unbounded_channel();
+    let unrecorded = Arc::new(tokio::sync::Semaphore::new(
+        settings.unrecorded_max.max(settings.claim_max) as usize,
+    ));
+    let flusher = tokio::spawn(flusher::run(
+        store.clone(),
+        queue,
+        receipts.0,
+        unrecorded.clone(),
+        settings.clone(),
+        recorded,
+    ));
+    let stopping = Arc::new(stopping::Stopping::default());
+    let mut lanes = Vec::new();
+    for channel in CHANNELS {
+        let serving: Vec<_> = providers
+            .iter()
+            .filter(|p| p.channels().contains(&channel))
+            .cloned()
+            .collect();
+        lanes.push(tokio::spawn(lane::run(lane::Lane {
+            channel,
+            store: store.clone(),
+            providers: serving,
+            records: records.clone(),
+            unrecorded: unrecorded.clone(),
+            settings: settings.clone(),
+            wake: wake.clone(),
+            stopping: stopping.clone(),
+            source: source.clone(),
+        })));
+    }
+    drop(records);
+    stop.notified().await;
+    stopping.stop();
+    for l in lanes {
+        let _ = l.await;
+    }
+    // Every lane has ended and dropped its record sender: the flusher
+    // writes what is left and ends.
+    let _ = flusher.await;
 }

@@ -7,6 +7,7 @@ mod accounts;
 mod addresses;
 mod alerts;
 mod audit;
+mod batches;
 mod boundaries;
 mod citizens;
 mod deliveries;
@@ -19,6 +20,7 @@ pub use accounts::{Account, AccountStore, FailureState, NewAccount};
 pub use addresses::{AddressRegistryStore, ImportOutcome, RegistrySource};
 pub use alerts::{AlertState, AlertStore, Incident, NewAlert, Release, StoredAlert};
 pub use audit::AuditStore;
+pub use batches::{BatchStore, ClaimedBatch, DeadLetter, StaleBatch, TakenBatch};
 pub use boundaries::{BoundaryStore, StoredBoundary};
 pub use citizens::{
     Citizen, CitizenStore, NewCitizen, NewContact, SecretCheck, StoredAddress, StoredContact,
@@ -49,6 +51,7 @@ pub trait Backend:
     + CitizenStore
     + AlertStore
     + DeliveryStore
+    + BatchStore
     + HotlineStore
     + Send
     + Sync
@@ -117,6 +120,10 @@ impl Store {
     }
 
     pub fn deliveries(&self) -> &dyn DeliveryStore {
+        &*self.0
+    }
+
+    pub fn batches(&self) -> &dyn BatchStore {
         &*self.0
     }
 

@@ -8,6 +8,7 @@ use crieur_channels::smpp::{SmppConfig, SmppProvider};
 use crieur_channels::smtp::{Security, SmtpConfig, SmtpProvider};
 use crieur_channels::{DeviceSimulator, Provider, ReceiptSink};
 use crieur_dispatch::Dispatcher;
+use crieur_dispatch::queue::Coordinator;
 use crieur_domain::Territories;
 use crieur_domain::territory::{Boundary, geometry_from_geojson};
 use crieur_store::Store;
@@ -149,128 +150,10 @@ impl App {
         Ok(App { state, config })
     }
 
-    /// The configured providers, in order of preference per channel, then the
-    /// device simulator when it stands in for phones and mailboxes.
-    async fn providers(&self, receipts: ReceiptSink) -> anyhow::Result<Providers> {
-        let mut all = Providers::default();
-        let channels = &self.config.channels;
-        for p in &channels.sms {
-            let mut c = SmppConfig::new(
-                &p.name,
-                &p.host,
-                p.port,
-                &p.system_id,
-                &p.password.0,
-                &p.sender,
-            );
-            c.system_type.clone_from(&p.system_type);
-            c.binds = p.binds.max(1);
-            c.window = p.window.max(1);
-            c.rate = p.rate;
-            c.delivery_receipts = p.delivery_receipts;
-            let smsc = SmppProvider::start(c, receipts.clone());
-            all.smpp.push(smsc.clone());
-            all.list.push(smsc);
-        }
-        for p in &channels.email {
-            let mut c = SmtpConfig::new(&p.name, &p.host, p.port, &p.from, &p.mail_domain);
-            c.security = match p.security.as_str() {
-                "starttls" => Security::StartTls,
-                "implicit" => Security::Implicit,
-                "none" => Security::None,
-                other => anyhow::bail!(
-                    "channels.email {}: security {other:?} is not one of starttls, implicit, none",
-                    p.name
-                ),
-            };
-            c.username.clone_from(&p.username);
-            c.password = p.password.as_ref().map(|s| s.0.clone());
-            c.connections = p.connections.max(1);
-            c.rate = p.rate;
-            for f in &p.extra_roots {
-                c.extra_roots
-                    .push(std::fs::read_to_string(f).with_context(|| {
-                        format!("channels.email {}: reading {}", p.name, f.display())
-                    })?);
-            }
-            let relay = Arc::new(
-                SmtpProvider::new(c).with_context(|| format!("channels.email {}", p.name))?,
-            );
-            all.smtp.push(relay.clone());
-            all.list.push(relay);
-        }
-        for p in &channels.operators {
-            let mut c = OperatorConfig::new(&p.name, &p.url);
-            c.token = p.token.as_ref().map(|t| t.0.clone());
-            c.rate = p.rate;
-            for f in &p.extra_roots {
-                c.extra_roots
-                    .push(std::fs::read_to_string(f).with_context(|| {
-                        format!("channels.operators {}: reading {}", p.name, f.display())
-                    })?);
-            }
-            let operator = OperatorProvider::new(c)
-                .with_context(|| format!("channels.operators {}", p.name))?;
-            all.list.push(Arc::new(operator));
-        }
-        let hotline = &self.config.hotline;
-        if !channels.voice.is_empty() || !hotline.numbers.is_empty() {
-            let t = &self.config.telephony;
-            let (sip, incoming) = SipEndpoint::start(SipConfig {
-                bind: t.sip_listen,
-                external: t.external,
-                invite_rate_per_source: t.invites_per_second_per_source,
-                users: hotline
-                    .phones
-                    .iter()
-                    .map(|p| Credentials::new(&p.user, &p.password.0))
-                    .collect(),
-                ..SipConfig::default()
-            })
-            .await
-            .with_context(|| format!("starting SIP on {} (telephony.sip_listen)", t.sip_listen))?;
-            let tts = Tts::new(TtsConfig::default()).context("text-to-speech")?;
-            let media = MediaConfig {
-                bind_ip: t.rtp_ip,
-                ports: t.rtp_ports.map(|(a, b)| a..=b),
-                ..MediaConfig::default()
-            };
-            if !hotline.numbers.is_empty() {
-                // Calls to the public numbers go to the hotline.
-                let switchboard = Switchboard::new(
-                    sip.clone(),
-                    incoming,
-                    tts.clone(),
-                    SwitchboardConfig {
-                        media: media.clone(),
-                        ..SwitchboardConfig::default()
-                    },
-                );
-                all.hotline = Some(self.state.hotlines.serve(switchboard));
-                tracing::info!(numbers = ?hotline.numbers, sip = ?sip.udp_addr(), "hotline numbers answered");
-            }
-            let sip = Arc::new(sip);
-            for v in &channels.voice {
-                let mut c = VoiceConfig::new(&v.name, &v.trunk);
-                c.credentials = v.username.as_ref().map(|u| {
-                    Credentials::new(u, v.password.as_ref().map(|p| p.0.as_str()).unwrap_or(""))
-                });
-                c.from_user.clone_from(&v.from_user);
-                c.ring_timeout = std::time::Duration::from_secs(v.ring_timeout_seconds.max(1));
-                c.concurrency = v.concurrency.max(1);
-                c.calls_per_second = Some(v.calls_per_second).filter(|r| *r > 0.0);
-                c.media = media.clone();
-                all.list
-                    .push(Arc::new(VoiceProvider::new(c, sip.clone(), tts.clone())));
-            }
-            all.sip = Some(sip);
-        }
-        // The simulator comes last: real providers first, and it stands in
-        // for phones and mailboxes only where none is configured.
-        if let Some(sim) = &self.state.simulator {
-            all.list.push(sim.clone());
-        }
-        Ok(all)
+    /// The configured providers for the server: all of them when it sends
+    /// itself; in queue mode only the SIP endpoint the hotline answers on.
+    async fn providers(&self, receipts: ReceiptSink, sending: bool) -> anyhow::Result<Providers> {
+        providers(&self.config, Some(&self.state), receipts, sending).await
     }
 
     pub fn state(&self) -> &AppState {
@@ -294,7 +177,17 @@ impl App {
         let state = self.state.clone();
         let stop = Arc::new(tokio::sync::Notify::new());
         let (sink, receipts) = crieur_dispatch::receipts();
-        let providers = self.providers(sink).await?;
+        let queue = self
+            .config
+            .queue
+            .nats()
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if queue.is_some() && self.state.simulator.is_some() {
+            tracing::warn!(
+                "queue.kind = \"nats\": workers send, so nothing reaches this server's device simulator"
+            );
+        }
+        let providers = self.providers(sink, queue.is_none()).await?;
         let resumed = state
             .hotlines
             .resume()
@@ -303,16 +196,35 @@ impl App {
         if resumed > 0 {
             tracing::info!(resumed, "active hotlines resumed");
         }
-        let dispatcher = tokio::spawn(
-            Dispatcher {
-                store: state.store.clone(),
-                providers: providers.list.clone(),
-                receipts,
-                settings: crieur_dispatch::Settings::default(),
-                wake: state.dispatch.clone(),
+        let dispatcher = match queue {
+            None => tokio::spawn(
+                Dispatcher {
+                    store: state.store.clone(),
+                    providers: providers.list.clone(),
+                    receipts,
+                    settings: crieur_dispatch::Settings::default(),
+                    wake: state.dispatch.clone(),
+                }
+                .run(stop.clone()),
+            ),
+            Some(settings) => {
+                // Workers send; this server claims and publishes batches.
+                tracing::info!(
+                    url = %crate::config::redact_url(&settings.url),
+                    stream = %settings.stream,
+                    "dispatch through the work queue"
+                );
+                tokio::spawn(
+                    Coordinator {
+                        store: state.store.clone(),
+                        settings,
+                        wake: state.dispatch.clone(),
+                        idle: std::time::Duration::from_millis(250),
+                    }
+                    .run(stop.clone()),
+                )
             }
-            .run(stop.clone()),
-        );
+        };
         match &self.config.web.tls {
             None => {
                 let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -357,31 +269,172 @@ impl App {
             Ok(Err(e)) => tracing::error!(error = %e, "the dispatcher stopped on a storage error"),
             Err(e) => tracing::error!(error = %e, "the dispatcher task failed"),
         }
-        for smsc in &providers.smpp {
-            smsc.shutdown().await;
-        }
-        for relay in &providers.smtp {
-            relay.shutdown().await;
-        }
-        if let Some(sip) = &providers.sip {
-            sip.shutdown();
-        }
-        if let Some(hotline) = &providers.hotline {
-            hotline.abort();
-        }
+        providers.shutdown().await;
         Ok(())
     }
 }
 
+/// The configured providers, in order of preference per channel, then the
+/// device simulator when it stands in for phones and mailboxes. Without
+/// `sending` (the server in queue mode, where workers send), only the SIP
+/// endpoint for the hotline's numbers; without `state` (a worker), no hotline
+/// and no simulator.
+pub(crate) async fn providers(
+    config: &Config,
+    state: Option<&AppState>,
+    receipts: ReceiptSink,
+    sending: bool,
+) -> anyhow::Result<Providers> {
+    let mut all = Providers::default();
+    let empty = crate::config::ChannelsConfig::default();
+    let channels = if sending { &config.channels } else { &empty };
+    for p in &channels.sms {
+        let mut c = SmppConfig::new(
+            &p.name,
+            &p.host,
+            p.port,
+            &p.system_id,
+            &p.password.0,
+            &p.sender,
+        );
+        c.system_type.clone_from(&p.system_type);
+        c.binds = p.binds.max(1);
+        c.window = p.window.max(1);
+        c.rate = p.rate;
+        c.delivery_receipts = p.delivery_receipts;
+        let smsc = SmppProvider::start(c, receipts.clone());
+        all.smpp.push(smsc.clone());
+        all.list.push(smsc);
+    }
+    for p in &channels.email {
+        let mut c = SmtpConfig::new(&p.name, &p.host, p.port, &p.from, &p.mail_domain);
+        c.security = match p.security.as_str() {
+            "starttls" => Security::StartTls,
+            "implicit" => Security::Implicit,
+            "none" => Security::None,
+            other => anyhow::bail!(
+                "channels.email {}: security {other:?} is not one of starttls, implicit, none",
+                p.name
+            ),
+        };
+        c.username.clone_from(&p.username);
+        c.password = p.password.as_ref().map(|s| s.0.clone());
+        c.connections = p.connections.max(1);
+        c.rate = p.rate;
+        for f in &p.extra_roots {
+            c.extra_roots
+                .push(std::fs::read_to_string(f).with_context(|| {
+                    format!("channels.email {}: reading {}", p.name, f.display())
+                })?);
+        }
+        let relay = Arc::new(
+            SmtpProvider::new(c).with_context(|| format!("channels.email {}", p.name))?,
+        );
+        all.smtp.push(relay.clone());
+        all.list.push(relay);
+    }
+    for p in &channels.operators {
+        let mut c = OperatorConfig::new(&p.name, &p.url);
+        c.token = p.token.as_ref().map(|t| t.0.clone());
+        c.rate = p.rate;
+        for f in &p.extra_roots {
+            c.extra_roots
+                .push(std::fs::read_to_string(f).with_context(|| {
+                    format!("channels.operators {}: reading {}", p.name, f.display())
+                })?);
+        }
+        let operator = OperatorProvider::new(c)
+            .with_context(|| format!("channels.operators {}", p.name))?;
+        all.list.push(Arc::new(operator));
+    }
+    let hotline = &config.hotline;
+    let numbers = state.is_some_and(|_| !hotline.numbers.is_empty());
+    if !channels.voice.is_empty() || numbers {
+        let t = &config.telephony;
+        let (sip, incoming) = SipEndpoint::start(SipConfig {
+            bind: t.sip_listen,
+            external: t.external,
+            invite_rate_per_source: t.invites_per_second_per_source,
+            users: hotline
+                .phones
+                .iter()
+                .map(|p| Credentials::new(&p.user, &p.password.0))
+                .collect(),
+            ..SipConfig::default()
+        })
+        .await
+        .with_context(|| format!("starting SIP on {} (telephony.sip_listen)", t.sip_listen))?;
+        let tts = Tts::new(TtsConfig::default()).context("text-to-speech")?;
+        let media = MediaConfig {
+            bind_ip: t.rtp_ip,
+            ports: t.rtp_ports.map(|(a, b)| a..=b),
+            ..MediaConfig::default()
+        };
+        if let Some(state) = state.filter(|_| numbers) {
+            // Calls to the public numbers go to the hotline.
+            let switchboard = Switchboard::new(
+                sip.clone(),
+                incoming,
+                tts.clone(),
+                SwitchboardConfig {
+                    media: media.clone(),
+                    ..SwitchboardConfig::default()
+                },
+            );
+            all.hotline = Some(state.hotlines.serve(switchboard));
+            tracing::info!(numbers = ?hotline.numbers, sip = ?sip.udp_addr(), "hotline numbers answered");
+        }
+        let sip = Arc::new(sip);
+        for v in &channels.voice {
+            let mut c = VoiceConfig::new(&v.name, &v.trunk);
+            c.credentials = v.username.as_ref().map(|u| {
+                Credentials::new(u, v.password.as_ref().map(|p| p.0.as_str()).unwrap_or(""))
+            });
+            c.from_user.clone_from(&v.from_user);
+            c.ring_timeout = std::time::Duration::from_secs(v.ring_timeout_seconds.max(1));
+            c.concurrency = v.concurrency.max(1);
+            c.calls_per_second = Some(v.calls_per_second).filter(|r| *r > 0.0);
+            c.media = media.clone();
+            all.list
+                .push(Arc::new(VoiceProvider::new(c, sip.clone(), tts.clone())));
+        }
+        all.sip = Some(sip);
+    }
+    // The simulator comes last: real providers first, and it stands in
+    // for phones and mailboxes only where none is configured.
+    if let Some(sim) = state.and_then(|s| s.simulator.as_ref()) {
+        all.list.push(sim.clone());
+    }
+    Ok(all)
+}
+
 /// The providers the dispatcher sends through, and the handles to close them.
 #[derive(Default)]
-struct Providers {
-    list: Vec<Arc<dyn Provider>>,
+pub(crate) struct Providers {
+    pub(crate) list: Vec<Arc<dyn Provider>>,
     smpp: Vec<Arc<SmppProvider>>,
     smtp: Vec<Arc<SmtpProvider>>,
     sip: Option<Arc<SipEndpoint>>,
     /// The task handing the switchboard's calls to the hotline.
     hotline: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Providers {
+    /// Closes the connections: SMPP unbinds, SMTP quits, SIP stops.
+    pub(crate) async fn shutdown(&self) {
+        for smsc in &self.smpp {
+            smsc.shutdown().await;
+        }
+        for relay in &self.smtp {
+            relay.shutdown().await;
+        }
+        if let Some(sip) = &self.sip {
+            sip.shutdown();
+        }
+        if let Some(hotline) = &self.hotline {
+            hotline.abort();
+        }
+    }
 }
 
 /// The embedded territories with the official boundaries stored by

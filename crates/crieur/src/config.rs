@@ -22,6 +22,96 @@ pub struct Config {
     pub registration: RegistrationConfig,
     pub alerts: AlertsConfig,
     pub metrics: MetricsConfig,
+    pub queue: QueueConfig,
+}
+
+/// How dispatch work is shared out: sent by the server itself ("embedded",
+/// the default), or handed over NATS JetStream to `crieur worker` processes
+/// ("nats"). Chosen once at start-up; every process must agree.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    /// "embedded" or "nats".
+    pub kind: String,
+    /// `nats://host:4222` (several servers separated by commas). May carry a
+    /// user and password: never logged.
+    pub url: String,
+    /// The work-queue stream and its subject prefix (`<subject>.<channel>`).
+    pub stream: String,
+    pub subject: String,
+    /// A batch neither acknowledged nor reported in progress within this
+    /// time is delivered again, to any worker.
+    pub ack_wait_seconds: u64,
+    /// Deliveries of one batch before it is dead-lettered.
+    pub max_deliver: u32,
+    /// Deliveries per batch (one queue message).
+    pub batch: u32,
+    /// Batches per channel waiting in the queue or in workers' hands.
+    pub outstanding: u32,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            kind: "embedded".into(),
+            url: "nats://127.0.0.1:4222".into(),
+            stream: "CRIEUR_WORK".into(),
+            subject: "crieur.work".into(),
+            ack_wait_seconds: 30,
+            max_deliver: 5,
+            batch: 512,
+            outstanding: 16,
+        }
+    }
+}
+
+impl std::fmt::Debug for QueueConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueConfig")
+            .field("kind", &self.kind)
+            .field("url", &redact_url(&self.url))
+            .field("stream", &self.stream)
+            .field("subject", &self.subject)
+            .field("ack_wait_seconds", &self.ack_wait_seconds)
+            .field("max_deliver", &self.max_deliver)
+            .field("batch", &self.batch)
+            .field("outstanding", &self.outstanding)
+            .finish()
+    }
+}
+
+impl QueueConfig {
+    /// The queue's settings when dispatch goes through NATS; `None` when the
+    /// server sends itself. Refuses unknown kinds and unusable numbers.
+    pub fn nats(&self) -> Result<Option<crieur_dispatch::queue::QueueSettings>, String> {
+        match self.kind.as_str() {
+            "embedded" => Ok(None),
+            "nats" => {
+                if self.batch == 0 || self.outstanding == 0 || self.max_deliver == 0 {
+                    return Err(
+                        "queue.batch, queue.outstanding and queue.max_deliver must be at least 1"
+                            .into(),
+                    );
+                }
+                if self.ack_wait_seconds == 0 {
+                    return Err("queue.ack_wait_seconds must be at least 1".into());
+                }
+                Ok(Some(crieur_dispatch::queue::QueueSettings {
+                    url: self.url.clone(),
+                    stream: self.stream.clone(),
+                    subject: self.subject.clone(),
+                    ack_wait: std::time::Duration::from_secs(self.ack_wait_seconds),
+                    max_deliver: self.max_deliver,
+                    batch: self.batch,
+                    outstanding: self.outstanding,
+                    ..Default::default()
+                }))
+            }
+            other => Err(format!(
+                "queue.kind {other:?} is not one of \"embedded\", \"nats\""
+            )),
+        }
+    }
 }
 
 /// Who must approve an alert, how fast one may release, and what sending costs.
@@ -421,6 +511,7 @@ impl Default for MetricsConfig {
 /// Top-level sections; other `CRIEUR_*` variables (e.g. for tests) are not config.
 const SECTIONS: &[&str] = &[
     "database",
+    "queue",
     "web",
     "auth",
     "channels",
@@ -584,6 +675,31 @@ mod tests {
     }
 
     #[test]
+    fn the_queue_is_embedded_unless_nats_is_chosen() {
+        let c = Config::load(None, env(&[]), &Overrides::default()).expect("defaults");
+        assert_eq!(c.queue.nats(), Ok(None));
+        let c = Config::load(
+            None,
+            env(&[
+                ("CRIEUR_QUEUE__KIND", "nats"),
+                ("CRIEUR_QUEUE__ACK_WAIT_SECONDS", "5"),
+            ]),
+            &Overrides::default(),
+        )
+        .expect("valid");
+        let q = c.queue.nats().expect("valid").expect("nats");
+        assert_eq!(q.ack_wait, std::time::Duration::from_secs(5));
+        assert_eq!(q.max_deliver, 5);
+        let c = Config::load(
+            None,
+            env(&[("CRIEUR_QUEUE__KIND", "kafka")]),
+            &Overrides::default(),
+        )
+        .expect("parses");
+        assert!(c.queue.nats().expect_err("refused").contains("kafka"));
+    }
+
+    #[test]
     fn passwords_never_appear_in_debug_output() {
         let c = Config {
             database: DatabaseConfig {
@@ -591,8 +707,17 @@ mod tests {
             },
             ..Default::default()
         };
+        let c = Config {
+            queue: QueueConfig {
+                kind: "nats".into(),
+                url: "nats://worker:n4ts@127.0.0.1:4222".into(),
+                ..Default::default()
+            },
+            ..c
+        };
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!shown.contains("n4ts"), "{shown}");
         assert!(shown.contains("crieur:***@db.example"), "{shown}");
     }
 }

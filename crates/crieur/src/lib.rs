@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod telemetry;
+pub mod worker;
 
 pub use app::App;
 pub use config::Config;

@@ -7,22 +7,24 @@ use rusqlite::{Connection, params};
 use sqlx::Row;
 
 /// Claims and returns the rows selected by `ids_sql` (which binds ?1 channel,
-/// ?2 limit, ?3 now), with their texts.
+/// ?2 limit, ?3 now) into `batch` (none for the embedded engine), without
+/// the alerts' shared texts.
 fn claim(
     db: &Connection,
     ids_sql: &str,
     channel: &str,
     limit: u32,
     now: i64,
+    batch: Option<i64>,
 ) -> Result<Vec<ClaimedDelivery>, StoreError> {
     let sql = format!(
-        "UPDATE deliveries SET state = 1, attempts = attempts + 1, updated_at = ?3
+        "UPDATE deliveries SET state = 1, attempts = attempts + 1, updated_at = ?3, batch_id = ?4
          WHERE id IN ({ids_sql})
          RETURNING id, alert_id, priority, channel, language, address, subject, body, attempts"
     );
     let mut stmt = db.prepare_cached(&sql)?;
     let rows = stmt
-        .query_map(params![channel, limit, now], |r| {
+        .query_map(params![channel, limit, now, batch], |r| {
             Ok(ClaimedDelivery {
                 id: r.get(0)?,
                 alert_id: r.get(1)?,
@@ -37,6 +39,71 @@ fn claim(
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// Claims up to `limit` due deliveries of `channel`: retries whose time has
+/// come, then queued ones by priority and age.
+pub(super) fn claim_due(
+    db: &Connection,
+    channel: &str,
+    limit: u32,
+    now: i64,
+    batch: Option<i64>,
+) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    let mut out = claim(
+        db,
+        "SELECT id FROM deliveries WHERE state = 5 AND next_at <= ?3 AND channel = ?1
+         ORDER BY next_at LIMIT ?2",
+        channel,
+        limit,
+        now,
+        batch,
+    )?;
+    let rest = limit.saturating_sub(out.len() as u32);
+    if rest > 0 {
+        out.extend(claim(
+            db,
+            "SELECT id FROM deliveries WHERE state = 0 AND channel = ?1
+             ORDER BY priority, id LIMIT ?2",
+            channel,
+            rest,
+            now,
+            batch,
+        )?);
+    }
+    Ok(out)
+}
+
+/// Fills in each alert delivery's shared text, read once per alert, channel
+/// and language, and puts the rows in sending order.
+pub(super) fn with_texts(
+    db: &Connection,
+    out: &mut [ClaimedDelivery],
+) -> Result<(), StoreError> {
+    let mut text = db.prepare_cached(
+        "SELECT subject, body FROM dispatch_texts
+         WHERE alert_id = ?1 AND channel = ?2 AND language = ?3",
+    )?;
+    let mut texts = std::collections::HashMap::new();
+    for d in out.iter_mut() {
+        let Some(alert) = d.alert_id else { continue };
+        let key = (alert, d.channel.clone(), d.language.clone());
+        if !texts.contains_key(&key) {
+            let found: Option<(String, String)> = text
+                .query_map(params![alert, d.channel, d.language], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .next()
+                .transpose()?;
+            texts.insert(key.clone(), found);
+        }
+        if let Some(Some((subject, body))) = texts.get(&key) {
+            d.subject.clone_from(subject);
+            d.body.clone_from(body);
+        }
+    }
+    out.sort_by_key(|d| (d.priority, d.id));
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -72,49 +139,8 @@ impl DeliveryStore for SqliteStore {
         let channel = channel.to_owned();
         self.writer
             .write(move |db| {
-                let mut out = claim(
-                    db,
-                    "SELECT id FROM deliveries WHERE state = 5 AND next_at <= ?3 AND channel = ?1
-                     ORDER BY next_at LIMIT ?2",
-                    &channel,
-                    limit,
-                    now,
-                )?;
-                let rest = limit.saturating_sub(out.len() as u32);
-                if rest > 0 {
-                    out.extend(claim(
-                        db,
-                        "SELECT id FROM deliveries WHERE state = 0 AND channel = ?1
-                         ORDER BY priority, id LIMIT ?2",
-                        &channel,
-                        rest,
-                        now,
-                    )?);
-                }
-                // The alert's shared text, read once per alert and language.
-                let mut text = db.prepare_cached(
-                    "SELECT subject, body FROM dispatch_texts
-                     WHERE alert_id = ?1 AND channel = ?2 AND language = ?3",
-                )?;
-                let mut texts = std::collections::HashMap::new();
-                for d in &mut out {
-                    let Some(alert) = d.alert_id else { continue };
-                    let key = (alert, d.language.clone());
-                    if !texts.contains_key(&key) {
-                        let found: Option<(String, String)> = text
-                            .query_map(params![alert, channel, d.language], |r| {
-                                Ok((r.get(0)?, r.get(1)?))
-                            })?
-                            .next()
-                            .transpose()?;
-                        texts.insert(key.clone(), found);
-                    }
-                    if let Some(Some((subject, body))) = texts.get(&key) {
-                        d.subject.clone_from(subject);
-                        d.body.clone_from(body);
-                    }
-                }
-                out.sort_by_key(|d| (d.priority, d.id));
+                let mut out = claim_due(db, &channel, limit, now, None)?;
+                with_texts(db, &mut out)?;
                 Ok(out)
             })
             .await
@@ -256,7 +282,8 @@ impl DeliveryStore for SqliteStore {
             .write(|db| {
                 Ok(db
                     .prepare_cached(
-                        "UPDATE deliveries SET state = 0, possible_dup = 1 WHERE state = 1",
+                        "UPDATE deliveries SET state = 0, possible_dup = 1, batch_id = NULL
+                         WHERE state = 1",
                     )?
                     .execute([])? as u64)
             })

@@ -4,6 +4,7 @@ mod accounts;
 mod addresses;
 mod alerts;
 mod audit;
+mod batches;
 mod boundaries;
 mod citizens;
 mod deliveries;

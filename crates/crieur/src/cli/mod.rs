@@ -1,4 +1,4 @@
-//! The command line: `crieur demo | serve | migrate | territories … | addresses … |
+//! The command line: `crieur demo | serve | worker | migrate | territories … | addresses … |
 //! accounts … | audit … | citizens … | cap … | population … | staffing | bench …`.
 
 pub(crate) mod accounts;
@@ -60,6 +60,12 @@ enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
+    /// Take dispatch work from the queue ([queue] kind = "nats") and send it
+    /// through the configured providers. Run several; no web server.
+    Worker,
+    /// Batches given up after the queue's maximum deliveries: their
+    /// deliveries without an outcome were failed as possibly sent.
+    DeadLetters,
     /// Create or update the database schema, then exit.
     Migrate,
     /// Belgian territorial units: list, show, locate, import official boundaries.
@@ -194,6 +200,29 @@ impl Cli {
             Command::Serve { listen } => {
                 let config = self.config(*listen)?;
                 serve(config, Mode::default()).await
+            }
+            Command::Worker => crate::worker::run(self.config(None)?).await,
+            Command::DeadLetters => {
+                let config = self.config(None)?;
+                let store = crieur_store::Store::open(&config.database.url).await?;
+                let letters = store.batches().dead_letters().await?;
+                if letters.is_empty() {
+                    println!("No dead letters.");
+                }
+                for d in letters {
+                    println!(
+                        "batch {} ({}): {} deliveries failed after {} takes, last by {}, at {}: {}",
+                        d.batch_id,
+                        d.channel,
+                        d.deliveries,
+                        d.takes,
+                        d.worker.as_deref().unwrap_or("?"),
+                        jiff::Timestamp::from_second(d.at)
+                            .map_or_else(|_| d.at.to_string(), |t| t.to_string()),
+                        d.reason
+                    );
+                }
+                Ok(())
             }
             Command::Migrate => {
                 let config = self.config(None)?;
