@@ -195,7 +195,11 @@ async fn claim_within_budget(
         // bound loosens, it does not deadlock. The worker's claim budget is
         // the queue's batch size, so only a coordinator configured otherwise
         // gets here.
-        tracing::warn!(kept, budget, "a queued batch is larger than this worker's claim budget");
+        tracing::warn!(
+            kept,
+            budget,
+            "a queued batch is larger than this worker's claim budget"
+        );
     }
     lane.unrecorded
         .add_permits(budget as usize - kept.min(budget as usize));

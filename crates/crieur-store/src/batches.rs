@@ -72,8 +72,11 @@ pub trait BatchStore: Send + Sync {
     /// Every delivery of the batch has an outcome.
     async fn close_batch(&self, id: i64, now: i64) -> Result<(), StoreError>;
     /// Open batches taken at least `min_takes` times, last before `before`.
-    async fn stale_batches(&self, min_takes: u32, before: i64)
-    -> Result<Vec<StaleBatch>, StoreError>;
+    async fn stale_batches(
+        &self,
+        min_takes: u32,
+        before: i64,
+    ) -> Result<Vec<StaleBatch>, StoreError>;
     /// Gives a batch up: its deliveries without an outcome fail (possibly
     /// sent), a dead-letter record is kept, the batch is closed. Returns how
     /// many deliveries failed.

@@ -177,11 +177,7 @@ impl App {
         let state = self.state.clone();
         let stop = Arc::new(tokio::sync::Notify::new());
         let (sink, receipts) = crieur_dispatch::receipts();
-        let queue = self
-            .config
-            .queue
-            .nats()
-            .map_err(|e| anyhow::anyhow!(e))?;
+        let queue = self.config.queue.nats().map_err(|e| anyhow::anyhow!(e))?;
         if queue.is_some() && self.state.simulator.is_some() {
             tracing::warn!(
                 "queue.kind = \"nats\": workers send, so nothing reaches this server's device simulator"
@@ -322,14 +318,14 @@ pub(crate) async fn providers(
         c.connections = p.connections.max(1);
         c.rate = p.rate;
         for f in &p.extra_roots {
-            c.extra_roots
-                .push(std::fs::read_to_string(f).with_context(|| {
+            c.extra_roots.push(
+                std::fs::read_to_string(f).with_context(|| {
                     format!("channels.email {}: reading {}", p.name, f.display())
-                })?);
+                })?,
+            );
         }
-        let relay = Arc::new(
-            SmtpProvider::new(c).with_context(|| format!("channels.email {}", p.name))?,
-        );
+        let relay =
+            Arc::new(SmtpProvider::new(c).with_context(|| format!("channels.email {}", p.name))?);
         all.smtp.push(relay.clone());
         all.list.push(relay);
     }
@@ -343,8 +339,8 @@ pub(crate) async fn providers(
                     format!("channels.operators {}: reading {}", p.name, f.display())
                 })?);
         }
-        let operator = OperatorProvider::new(c)
-            .with_context(|| format!("channels.operators {}", p.name))?;
+        let operator =
+            OperatorProvider::new(c).with_context(|| format!("channels.operators {}", p.name))?;
         all.list.push(Arc::new(operator));
     }
     let hotline = &config.hotline;

@@ -51,7 +51,11 @@ impl Nats {
     fn start(dir: &Path) -> Option<Nats> {
         let binary = crieur_testkit::peer(
             "nats-server",
-            &["/usr/sbin/nats-server", "/usr/bin/nats-server", "nats-server"],
+            &[
+                "/usr/sbin/nats-server",
+                "/usr/bin/nats-server",
+                "nats-server",
+            ],
             "apt-get install nats-server",
         )?;
         let mut nats = Nats {
@@ -70,7 +74,14 @@ impl Nats {
 
     fn run(&mut self) {
         let child = std::process::Command::new(&self.binary)
-            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-sd",
+            ])
             .arg(&self.dir)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -307,7 +318,9 @@ async fn a_killed_worker_leaves_only_its_reported_window_to_be_sent_again() {
     let url = database_url(dir.path());
     let store = Store::open(&url).await.unwrap();
     let alert = release(&store).await;
-    let smsc = LoopbackSmsc::start("secret").await.expect("the SMSC starts");
+    let smsc = LoopbackSmsc::start("secret")
+        .await
+        .expect("the SMSC starts");
     smsc.count_destinations(true);
     let config = write_config(dir.path(), &url, &nats, &smsc);
     let (mut server, mut workers) = start_all(&config);
@@ -315,7 +328,10 @@ async fn a_killed_worker_leaves_only_its_reported_window_to_be_sent_again() {
     until_submits(&smsc, 8_000).await;
     workers[0].kill().await.expect("SIGKILL");
     let at_kill = smsc.submits();
-    assert!(at_kill < RECIPIENTS as u64, "killed in the middle: {at_kill}");
+    assert!(
+        at_kill < RECIPIENTS as u64,
+        "killed in the middle: {at_kill}"
+    );
 
     let after = until_finished(&store, alert).await;
     for w in &mut workers[1..] {
@@ -327,10 +343,17 @@ async fn a_killed_worker_leaves_only_its_reported_window_to_be_sent_again() {
     let per = smsc.per_destination();
     assert_eq!(per.len(), RECIPIENTS, "every recipient reached");
     let flagged = flagged(&store, alert).await;
-    let repeated: Vec<&String> = per.iter().filter(|(_, n)| **n > 1).map(|(to, _)| to).collect();
+    let repeated: Vec<&String> = per
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(to, _)| to)
+        .collect();
     assert!(per.values().all(|n| *n <= 2), "at most one resend");
     for to in &repeated {
-        assert!(flagged.contains(*to), "{to} received twice but is not flagged");
+        assert!(
+            flagged.contains(*to),
+            "{to} received twice but is not flagged"
+        );
     }
     // The window is what the killed worker had taken and not recorded; the
     // coordinator never lets more than `outstanding` batches be out.
@@ -359,7 +382,9 @@ async fn dispatch_pauses_while_nats_is_down_and_resumes_without_loss() {
     let url = database_url(dir.path());
     let store = Store::open(&url).await.unwrap();
     let alert = release(&store).await;
-    let smsc = LoopbackSmsc::start("secret").await.expect("the SMSC starts");
+    let smsc = LoopbackSmsc::start("secret")
+        .await
+        .expect("the SMSC starts");
     smsc.count_destinations(true);
     let config = write_config(dir.path(), &url, &nats, &smsc);
     let (mut server, mut workers) = start_all(&config);

@@ -38,11 +38,7 @@ enum Trouble {
 
 impl Coordinator {
     pub async fn run(self, stop: Arc<Notify>) -> Result<(), StoreError> {
-        let recovered = self
-            .store
-            .batches()
-            .recover_unbatched_deliveries()
-            .await?;
+        let recovered = self.store.batches().recover_unbatched_deliveries().await?;
         if recovered > 0 {
             tracing::warn!(
                 recovered,
@@ -174,9 +170,8 @@ impl Coordinator {
     /// store. A failure leaves the batch claimed and unpublished.
     async fn publish(&self, q: &Reached, b: &ClaimedBatch) -> Result<(), Trouble> {
         let subject = self.settings.subject_of(&b.channel);
-        let ack = q
-            .js
-            .send_publish(
+        let ack =
+            q.js.send_publish(
                 subject,
                 PublishMessage::build()
                     .payload(b.id.to_string().into())
@@ -186,7 +181,12 @@ impl Coordinator {
             .map_err(|e| Trouble::Queue(format!("publishing batch {}: {e}", b.id)))?
             .await
             .map_err(|e| Trouble::Queue(format!("publishing batch {}: {e}", b.id)))?;
-        tracing::trace!(batch = b.id, size = b.size, duplicate = ack.duplicate, "batch published");
+        tracing::trace!(
+            batch = b.id,
+            size = b.size,
+            duplicate = ack.duplicate,
+            "batch published"
+        );
         self.store
             .batches()
             .batch_published(b.id, unix_now())

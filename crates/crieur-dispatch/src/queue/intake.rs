@@ -87,11 +87,7 @@ impl Intake {
                 return Ok(Vec::new());
             }
         };
-        if self
-            .failures
-            .swap(0, std::sync::atomic::Ordering::Relaxed)
-            > 0
-        {
+        if self.failures.swap(0, std::sync::atomic::Ordering::Relaxed) > 0 {
             tracing::info!(channel, "the work queue is back");
         }
         let Some(batch) = std::str::from_utf8(&msg.payload)

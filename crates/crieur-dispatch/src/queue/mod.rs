@@ -78,9 +78,7 @@ pub(crate) async fn connect(url: &str, name: &str) -> Result<async_nats::Client,
         .retry_on_initial_connect()
         .max_reconnects(None)
         .connection_timeout(Duration::from_secs(2))
-        .reconnect_delay_callback(|attempts| {
-            Duration::from_millis(100 * attempts.min(10) as u64)
-        })
+        .reconnect_delay_callback(|attempts| Duration::from_millis(100 * attempts.min(10) as u64))
         .connect(url)
         .await
         .map_err(|e| format!("connecting to NATS at {url}: {e}"))

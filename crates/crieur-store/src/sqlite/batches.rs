@@ -192,7 +192,15 @@ impl BatchStore for SqliteStore {
                              (batch_id, channel, deliveries, takes, worker, reason, at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     )?
-                    .execute(params![id, channel, failed as i64, takes, worker, reason, now])?;
+                    .execute(params![
+                        id,
+                        channel,
+                        failed as i64,
+                        takes,
+                        worker,
+                        reason,
+                        now
+                    ])?;
                 }
                 db.prepare_cached("UPDATE dispatch_batches SET closed_at = ?2 WHERE id = ?1")?
                     .execute(params![id, now])?;

@@ -76,10 +76,7 @@ pub(super) fn claim_due(
 
 /// Fills in each alert delivery's shared text, read once per alert, channel
 /// and language, and puts the rows in sending order.
-pub(super) fn with_texts(
-    db: &Connection,
-    out: &mut [ClaimedDelivery],
-) -> Result<(), StoreError> {
+pub(super) fn with_texts(db: &Connection, out: &mut [ClaimedDelivery]) -> Result<(), StoreError> {
     let mut text = db.prepare_cached(
         "SELECT subject, body FROM dispatch_texts
          WHERE alert_id = ?1 AND channel = ?2 AND language = ?3",
