@@ -17,6 +17,7 @@ pub mod language;
 pub mod matching;
 pub mod nis;
 pub mod population;
+pub mod relatives;
 pub mod sms;
 pub mod staffing;
 pub mod targeting;

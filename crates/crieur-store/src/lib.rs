@@ -13,6 +13,7 @@ mod citizens;
 mod deliveries;
 mod error;
 mod hotline;
+mod relatives;
 mod sessions;
 mod sqlite;
 
@@ -36,6 +37,10 @@ pub use hotline::{
     HotlineState, HotlineStore, NewAnswerVersion, NewCallback, NewCallout, NewHotline,
     NewQueueLogEntry, QueueLogEntry, TopicCount, Worry,
 };
+pub use relatives::{
+    Decision, Enquirer, Inquiry, InquiryState, ListOrigin, MatchDecision, NewDecision, NewInquiry,
+    NewPersonList, PersonList, Purged, RelativesStore, SoughtPerson, StoredEntry,
+};
 pub use sessions::{Session, SessionStore, Stage};
 
 use std::sync::Arc;
@@ -53,6 +58,7 @@ pub trait Backend:
     + DeliveryStore
     + BatchStore
     + HotlineStore
+    + RelativesStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -128,6 +134,10 @@ impl Store {
     }
 
     pub fn hotline(&self) -> &dyn HotlineStore {
+        &*self.0
+    }
+
+    pub fn relatives(&self) -> &dyn RelativesStore {
         &*self.0
     }
 

@@ -51,6 +51,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../static/desk.js"),
     ),
     (
+        "relatives.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/relatives.js"),
+    ),
+    (
         "callout.js",
         "text/javascript; charset=utf-8",
         include_str!("../static/callout.js"),

@@ -12,6 +12,7 @@ pub mod citizens;
 mod error;
 pub mod i18n;
 mod middleware;
+mod relatives_index;
 mod routes;
 mod state;
 
@@ -55,6 +56,9 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// The whole HTTP application.
+/// The largest request: a list of people for the relatives line.
+const UPLOAD_LIMIT: usize = crieur_domain::relatives::MAX_LIST_BYTES + 64 * 1024;
+
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::territories::router())
@@ -98,6 +102,9 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::desk::router())
         .merge(routes::desk_api::router())
         .merge(routes::desk_work::router())
+        .merge(routes::inquiries::router())
+        .merge(routes::relatives::router())
+        .merge(routes::inquiry_page::router())
         .merge(routes::compose::router())
         .merge(routes::public_alerts::router())
         .merge(assets::router())
@@ -110,6 +117,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/metrics", axum::routing::get(routes::health::metrics))
         .fallback(routes::pages::not_found)
+        // Every request but a list upload is held to the configured size.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            state.settings.max_body_bytes,
+        ))
+        .merge(
+            routes::relatives::upload_router()
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(UPLOAD_LIMIT)),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::load_session,
@@ -122,7 +137,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     middleware::with_security_headers(app)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            state.settings.max_body_bytes,
+            state.settings.max_body_bytes.max(UPLOAD_LIMIT),
         ))
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower_http::trace::TraceLayer::new_for_http())

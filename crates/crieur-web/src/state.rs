@@ -129,6 +129,8 @@ pub struct AppState {
     pub hotlines: crieur_hotline::Hotlines,
     /// The device simulator's phone calls to the hotline (demo only).
     pub(crate) sim_phones: Arc<crate::routes::sim_phone::SimPhones>,
+    /// The matching index of each incident's lists (relatives line).
+    pub(crate) relatives_index: Arc<crate::relatives_index::IndexCache>,
     /// When idle sessions were last swept (Unix seconds).
     pub(crate) last_sweep: Arc<std::sync::atomic::AtomicI64>,
 }
@@ -161,6 +163,7 @@ impl AppState {
             audience: Arc::default(),
             dispatch: Arc::default(),
             sim_phones: Arc::default(),
+            relatives_index: Arc::default(),
             last_sweep: Arc::default(),
         }
     }

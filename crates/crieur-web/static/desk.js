@@ -40,7 +40,8 @@
     let json = null;
     try { json = await r.json(); } catch (_) { json = null; }
     if (!r.ok) {
-      showError((json && json.message) || d.failed);
+      const problems = json && json.problems && json.problems.map((p) => p.message).join(" ");
+      showError(problems || (json && json.message) || d.failed);
       return null;
     }
     return json === null ? {} : json;
@@ -80,6 +81,7 @@
     $("call").hidden = !call;
     $("no-call").hidden = !!call;
     if (!call) {
+      if ($("inquiry-panel")) $("inquiry-panel").hidden = true;
       text("call-announce", "");
       announcedCall = null;
       return;
@@ -110,6 +112,8 @@
     }));
     $("no-earlier").hidden = call.earlier.length > 0;
     if (connected && formCall !== call.call_id) startForm(call);
+    const inquiryPanel = $("inquiry-panel");
+    if (inquiryPanel) inquiryPanel.hidden = !(connected && call.line === "relatives");
   }
 
   function tick() {
@@ -164,6 +168,12 @@
   async function startForm(call) {
     formCall = call.call_id;
     form.reset();
+    const inquiry = $("inquiry-form");
+    if (inquiry) {
+      inquiry.reset();
+      inquiry.caller_language.value = call.language;
+      text("inquiry-status", "");
+    }
     $("form-fields").disabled = false;
     text("form-status", "");
     text("form-call", `${d.formFor} ${call.caller} · ${call.line_label}`);
@@ -198,6 +208,25 @@
     text("form-status", "");
     const ok = await api("PUT", `/calls/${encodeURIComponent(formCall)}/form`, body);
     if (ok) text("form-status", d.saved);
+  });
+
+  // ---- an inquiry about a missing person (relatives line only) ----
+
+  const inquiryForm = $("inquiry-form");
+  if (inquiryForm) inquiryForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!formCall) return;
+    const body = {};
+    for (const el of inquiryForm.elements) if (el.name) body[el.name] = el.value;
+    text("inquiry-status", "");
+    const saved = await api("POST", `/calls/${encodeURIComponent(formCall)}/inquiries`, body);
+    if (!saved) return;
+    const status = $("inquiry-status");
+    const link = element("a", `${d.inquirySaved} #${saved.id}`);
+    link.href = saved.url;
+    link.id = "inquiry-link";
+    status.replaceChildren(link);
+    inquiryForm.reset();
   });
 
   // ---- approved answers ----

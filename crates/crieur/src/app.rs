@@ -192,6 +192,10 @@ impl App {
         if resumed > 0 {
             tracing::info!(resumed, "active hotlines resumed");
         }
+        let housekeeping = tokio::spawn(crate::housekeeping::run(
+            state.store.clone(),
+            self.config.relatives.retention_days,
+        ));
         let dispatcher = match queue {
             None => tokio::spawn(
                 Dispatcher {
@@ -260,6 +264,7 @@ impl App {
             }
         }
         stop.notify_one();
+        housekeeping.abort();
         match dispatcher.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "the dispatcher stopped on a storage error"),

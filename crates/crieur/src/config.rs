@@ -22,6 +22,7 @@ pub struct Config {
     pub registration: RegistrationConfig,
     pub alerts: AlertsConfig,
     pub metrics: MetricsConfig,
+    pub relatives: RelativesConfig,
     pub queue: QueueConfig,
 }
 
@@ -474,6 +475,21 @@ pub struct TlsConfig {
     pub key_file: PathBuf,
 }
 
+/// The relatives line's records (inquiries, lists of people, decisions).
+#[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelativesConfig {
+    /// Days after an incident closes before its inquiries, lists and
+    /// relatives-line callbacks are deleted.
+    pub retention_days: u32,
+}
+
+impl Default for RelativesConfig {
+    fn default() -> Self {
+        RelativesConfig { retention_days: 30 }
+    }
+}
+
 #[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
@@ -519,6 +535,7 @@ const SECTIONS: &[&str] = &[
     "registration",
     "alerts",
     "metrics",
+    "relatives",
 ];
 
 /// Values given on the command line, which win over everything else.

@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod housekeeping;
 pub mod telemetry;
 pub mod worker;
 

@@ -4,7 +4,7 @@
 
 mod answers;
 mod callbacks;
-mod rows;
+pub(super) mod rows;
 
 use super::SqliteStore;
 use crate::{

@@ -9,6 +9,7 @@ mod boundaries;
 mod citizens;
 mod deliveries;
 mod hotline;
+mod relatives;
 mod sessions;
 mod writer;
 

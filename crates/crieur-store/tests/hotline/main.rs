@@ -7,6 +7,7 @@ mod answers;
 mod callbacks;
 mod calls;
 mod queue_log;
+mod relatives;
 mod trends;
 
 use crieur_domain::Language;

@@ -104,22 +104,27 @@ pub(crate) async fn load_session(
     let needs_csrf = unsafe_method && (has_cookie || !req.uri().path().starts_with("/api/"));
     if needs_csrf {
         let (parts, body) = req.into_parts();
-        let bytes = match axum::body::to_bytes(body, state.settings.max_body_bytes).await {
-            Ok(b) => b,
-            Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
-        };
-        let sent = parts
+        let header = parts
             .headers
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| {
-                serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-                    .ok()?
-                    .into_iter()
-                    .find(|(k, _)| k == "csrf")
-                    .map(|(_, v)| v)
-            });
+            .map(str::to_owned);
+        // A form carries its token in the body: only then is the body read
+        // here (a file upload sends the header, and its body is not buffered).
+        let (sent, body) = match header {
+            Some(token) => (Some(token), body),
+            None => {
+                let bytes = match axum::body::to_bytes(body, state.settings.max_body_bytes).await {
+                    Ok(b) => b,
+                    Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+                };
+                let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+                    .ok()
+                    .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf"))
+                    .map(|(_, v)| v);
+                (token, axum::body::Body::from(bytes))
+            }
+        };
         let expected = ctx.session.as_ref().map(|s| s.csrf_token.as_str());
         let valid = matches!((sent.as_deref(), expected), (Some(a), Some(b)) if same_secret(a, b));
         if !valid {
@@ -134,7 +139,7 @@ pub(crate) async fn load_session(
             let _ = audit(&state, record).await;
             return PageError::Forbidden.into_response();
         }
-        req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        req = Request::from_parts(parts, body);
     }
     req.extensions_mut().insert(ctx);
     next.run(req).await

@@ -134,6 +134,8 @@ struct IncidentsPage {
     layout: Layout,
     csrf: String,
     incidents: Vec<IncidentRow>,
+    /// Trained for the relatives line: the incidents link to their inquiries.
+    relatives: bool,
 }
 
 /// The incidents of the caller's jurisdiction with their alerts, and what can
@@ -206,6 +208,10 @@ async fn incidents(
         layout: Layout::new(lang, &state, "/console/incidents"),
         csrf: staff.csrf().to_owned(),
         incidents: rows,
+        relatives: staff
+            .principal
+            .role
+            .may(crieur_domain::access::Action::ViewInquiries),
     })
 }
 

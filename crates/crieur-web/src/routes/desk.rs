@@ -16,6 +16,7 @@ use axum::routing::get;
 use crieur_domain::access::{Action, Role};
 use crieur_domain::acd::Line;
 use crieur_domain::hotline::{TOPICS, topic_label};
+use crieur_domain::relatives::{Involvement, Relationship};
 use crieur_domain::{Language, Level};
 use crieur_store::{Hotline, HotlineState, Incident, StoreError};
 
@@ -83,6 +84,8 @@ struct DeskPage {
     municipalities: Vec<Choice>,
     lines: Vec<Choice>,
     outcomes: Vec<Choice>,
+    relationships: Vec<Choice>,
+    involvements: Vec<Choice>,
 }
 
 async fn page(
@@ -144,6 +147,24 @@ async fn page(
             .map(|l| Choice {
                 value: l.as_str().to_owned(),
                 label: tr.t(&format!("hotline.line.{}", l.as_str())).to_owned(),
+            })
+            .collect(),
+        relationships: Relationship::ALL
+            .into_iter()
+            .map(|r| Choice {
+                value: r.as_str().to_owned(),
+                label: tr
+                    .t(&format!("relatives.relationship.{}", r.as_str()))
+                    .to_owned(),
+            })
+            .collect(),
+        involvements: Involvement::ALL
+            .into_iter()
+            .map(|i| Choice {
+                value: i.as_str().to_owned(),
+                label: tr
+                    .t(&format!("relatives.involvement.{}", i.as_str()))
+                    .to_owned(),
             })
             .collect(),
         outcomes: OUTCOMES

@@ -8,13 +8,13 @@ use crate::AppState;
 use crate::auth::{Staff, audit, now};
 use crate::error::ApiError;
 use crate::i18n::{Lang, Tr};
-use crate::routes::desk::OUTCOMES;
+use crate::routes::desk::{OUTCOMES, relatives_trained};
 use crate::routes::desk_api::{desk_error, desk_of, line_label};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use crieur_domain::acd::AcdError;
+use crieur_domain::acd::{AcdError, Line};
 use crieur_domain::audit::Outcome;
 use crieur_domain::hotline::TOPICS;
 use crieur_domain::{Level, NisCode};
@@ -257,8 +257,12 @@ async fn callbacks(
     let tr = Tr::new(lang);
     let me = staff.principal.account_id;
     let list = state.store.hotline().callbacks(id, true).await?;
+    // Relatives-line callbacks carry what a confirmed match says: only
+    // staff trained for that line see them.
+    let trained = relatives_trained(staff.principal.role);
     Ok(Json(
         list.into_iter()
+            .filter(|c| trained || c.line != Line::Relatives)
             .map(|c| CallbackOut {
                 id: c.id,
                 language: c.language.code(),
@@ -309,6 +313,17 @@ async fn take(
     desk_of(&state, &staff, id).await?;
     let me = staff.principal.account_id;
     signed_in_here(&state, id, me)?;
+    if !relatives_trained(staff.principal.role)
+        && state
+            .store
+            .hotline()
+            .callbacks(id, true)
+            .await?
+            .iter()
+            .any(|c| c.id == cb && c.line == Line::Relatives)
+    {
+        return Err(ApiError::Forbidden("desk.callback_relatives_only"));
+    }
     state
         .store
         .hotline()

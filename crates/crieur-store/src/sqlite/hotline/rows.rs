@@ -22,7 +22,7 @@ pub(super) const QUEUE_LOG: &str =
     "id, hotline_id, at, call_id, queue, agent, event, data1, data2, data3";
 pub(super) const ANSWER: &str = "id, incident_id, answer_key, version, language, title, body, \
      topics, state, author, published_at, withdrawn_by, withdrawn_at";
-pub(super) const CALLBACK: &str = "id, hotline_id, call_id, number, language, line, reason, \
+pub(in crate::sqlite) const CALLBACK: &str = "id, hotline_id, call_id, number, language, line, reason, \
      note, state, assigned_to, created_at, updated_at, attempts";
 
 /// A text column parsed into its type.
@@ -198,7 +198,7 @@ pub(super) fn answer(r: &SqliteRow) -> Result<AnswerVersion, StoreError> {
     })
 }
 
-pub(super) fn callback(r: &SqliteRow) -> Result<Callback, StoreError> {
+pub(in crate::sqlite) fn callback(r: &SqliteRow) -> Result<Callback, StoreError> {
     Ok(Callback {
         id: r.try_get("id")?,
         hotline_id: r.try_get("hotline_id")?,
