@@ -6,6 +6,12 @@
 //! time from release to the first message, total time and peak memory. Goals
 //! on a 2-core machine: 50,000 SMS/s and 5,000 e-mails/s under 1 GiB. Run it
 //! from a release build.
+//!
+//! With `--workers 1,2` the same SMS alert is also sent in queue mode: this
+//! process coordinates (claims batches, publishes them to its own
+//! `nats-server`), N `crieur worker` processes send, all sharing one store
+//! (`--queue-database-url`, a fresh SQLite file by default); the figures are
+//! printed side by side with the embedded engine's.
 
 use crieur_channels::Provider;
 use crieur_channels::smpp::loopback::LoopbackSmsc;
@@ -32,7 +38,7 @@ fn peak_rss_mib() -> f64 {
 }
 
 /// Stores an alert whose plan is one message per address, as a release does.
-async fn release(
+pub(super) async fn release(
     store: &Store,
     account: i64,
     channel: &str,
@@ -161,7 +167,21 @@ fn report(what: &str, n: u64, (first, all, recorded): (Duration, Duration, Durat
     );
 }
 
-pub(super) async fn dispatch(sms: u64, emails: u64, receipts: bool) -> anyhow::Result<()> {
+/// What `crieur bench dispatch` runs.
+#[derive(Debug, Clone)]
+pub(super) struct DispatchBench {
+    pub sms: u64,
+    pub emails: u64,
+    pub receipts: bool,
+    /// Worker counts to run in queue mode, after the embedded engine.
+    pub workers: Vec<usize>,
+    /// The store shared with the workers (a fresh SQLite file when `None`).
+    pub queue_database: Option<String>,
+}
+
+pub(super) async fn dispatch(bench: &DispatchBench) -> anyhow::Result<()> {
+    let (sms, emails, receipts) = (bench.sms, bench.emails, bench.receipts);
+    let mut columns: Vec<(String, (Duration, Duration, Duration))> = Vec::new();
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let store = Store::open(&url).await?;
@@ -220,6 +240,7 @@ pub(super) async fn dispatch(sms: u64, emails: u64, receipts: bool) -> anyhow::R
         })
         .await?;
         report("SMS over SMPP (4 binds x 64)", sms, times);
+        columns.push(("embedded".into(), times));
         println!("submit_sm received by the SMSC: {}", smsc.submits());
         if receipts {
             let start = Instant::now();
@@ -234,6 +255,18 @@ pub(super) async fn dispatch(sms: u64, emails: u64, receipts: bool) -> anyhow::R
         }
         provider.shutdown().await;
         println!("peak memory so far: {:.0} MiB", peak_rss_mib());
+        for &n in &bench.workers {
+            match super::bench_queue::run(sms, n, bench.queue_database.as_deref()).await? {
+                Some(times) => {
+                    report(&format!("SMS over NATS with {n} worker(s)"), sms, times);
+                    columns.push((format!("NATS, {n} worker(s)"), times));
+                }
+                None => break,
+            }
+        }
+        if columns.len() > 1 {
+            side_by_side(sms, &columns);
+        }
     }
 
     if emails > 0 {
@@ -340,6 +373,28 @@ pub(super) async fn dispatch(sms: u64, emails: u64, receipts: bool) -> anyhow::R
     Ok(())
 }
 
+/// The SMS runs as a table: one column per set-up.
+fn side_by_side(n: u64, columns: &[(String, (Duration, Duration, Duration))]) {
+    let width = columns
+        .iter()
+        .map(|(l, _)| l.len())
+        .max()
+        .unwrap_or(0)
+        .max(10)
+        + 2;
+    let mut head = format!("{:<28}", format!("{n} SMS"));
+    let mut rate = format!("{:<28}", "messages per second");
+    let mut first = format!("{:<28}", "first message after (ms)");
+    let mut all = format!("{:<28}", "all recorded after (s)");
+    for (label, (f, a, r)) in columns {
+        head.push_str(&format!("{label:>width$}"));
+        rate.push_str(&format!("{:>width$.0}", n as f64 / a.as_secs_f64()));
+        first.push_str(&format!("{:>width$.1}", f.as_secs_f64() * 1e3));
+        all.push_str(&format!("{:>width$.2}", r.as_secs_f64()));
+    }
+    println!("\n{head}\n{rate}\n{first}\n{all}");
+}
+
 /// Counts the messages a provider accepted.
 #[derive(Debug)]
 struct Counting {
@@ -379,7 +434,7 @@ impl Provider for Counting {
     }
 }
 
-fn which(program: &str) -> Option<std::path::PathBuf> {
+pub(super) fn which(program: &str) -> Option<std::path::PathBuf> {
     ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"]
         .iter()
         .map(|d| std::path::Path::new(d).join(program))

@@ -8,6 +8,7 @@ mod bench;
 mod bench_dispatch;
 mod bench_hotline;
 mod bench_matching;
+mod bench_queue;
 mod bench_voice;
 mod cap;
 mod citizens;
@@ -114,6 +115,14 @@ enum BenchCommand {
         /// Have the SMSC send a delivery receipt for every SMS.
         #[arg(long)]
         receipts: bool,
+        /// Also send the SMS in queue mode with this many `crieur worker`
+        /// processes and a nats-server of its own, e.g. --workers 1,2.
+        #[arg(long, value_delimiter = ',')]
+        workers: Vec<usize>,
+        /// The store shared with the workers (default: a fresh SQLite file),
+        /// e.g. postgres://localhost/bench.
+        #[arg(long)]
+        queue_database_url: Option<String>,
     },
     /// The hotline: SIPp callers through the IVR into the queues (hold music,
     /// announcements), operators' phones answered by a SIPp callee.
@@ -249,7 +258,18 @@ impl Cli {
                 sms,
                 emails,
                 receipts,
-            }) => bench_dispatch::dispatch(*sms, *emails, *receipts).await,
+                workers,
+                queue_database_url,
+            }) => {
+                bench_dispatch::dispatch(&bench_dispatch::DispatchBench {
+                    sms: *sms,
+                    emails: *emails,
+                    receipts: *receipts,
+                    workers: workers.clone(),
+                    queue_database: queue_database_url.clone(),
+                })
+                .await
+            }
             Command::Bench(BenchCommand::Hotline {
                 callers,
                 operators,
