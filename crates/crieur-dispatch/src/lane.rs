@@ -72,7 +72,11 @@ pub(crate) async fn run(lane: Lane) {
     // The claimer keeps a batch or two ready, so the providers' windows stay
     // full while the next claim is being written.
     let window: u32 = slots.iter().map(|s| s.size).sum();
-    let batch = window.clamp(64, lane.settings.claim_max.max(64));
+    let batch = match lane.source {
+        Source::Store => window.clamp(64, lane.settings.claim_max.max(64)),
+        // A queued batch comes whole: the budget is a whole batch.
+        Source::Queue(_) => lane.settings.claim_max.max(1),
+    };
     let (ready_rows, mut rows) = mpsc::channel::<Vec<ClaimedDelivery>>(2);
     let claimer = tokio::spawn(claim(lane.clone(), batch, ready_rows));
     while let Some(claimed) = rows.recv().await {

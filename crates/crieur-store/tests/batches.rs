@@ -20,8 +20,17 @@ fn codes(n: usize) -> Vec<SingleMessage> {
 }
 
 async fn open(dir: &std::path::Path) -> Store {
-    let url = std::env::var("CRIEUR_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}", dir.join("b.db").display()));
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let url = match std::env::var("CRIEUR_TEST_DATABASE_URL") {
+        // A fresh schema each time (the PostgreSQL store's `schema` parameter).
+        Ok(url) => format!(
+            "{url}{}schema=batches_{}_{}",
+            if url.contains('?') { '&' } else { '?' },
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ),
+        Err(_) => format!("sqlite://{}", dir.join("b.db").display()),
+    };
     Store::open(&url).await.unwrap()
 }
 

@@ -124,10 +124,20 @@ impl Drop for Nats {
     }
 }
 
-/// A fresh SQLite file in `dir`, or the database the environment names.
+/// A fresh SQLite file in `dir`, or a fresh schema of the PostgreSQL
+/// database `CRIEUR_TEST_DATABASE_URL` names.
 fn database_url(dir: &Path) -> String {
-    std::env::var("CRIEUR_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}", dir.join("crieur.db").display()))
+    match std::env::var("CRIEUR_TEST_DATABASE_URL") {
+        Ok(url) => fresh_schema(&url),
+        Err(_) => format!("sqlite://{}", dir.join("crieur.db").display()),
+    }
+}
+
+fn fresh_schema(url: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}schema=queue_{}_{n}", std::process::id())
 }
 
 /// Releases an alert with one SMS per recipient, straight through the store.

@@ -102,24 +102,34 @@ impl Intake {
             Ok(i) => (i.stream_sequence, i.delivered),
             Err(_) => (0, 0),
         };
-        let taken = match self
-            .store
-            .batches()
-            .take_batch(batch, &self.worker, seq, unix_now())
-            .await
-        {
-            Ok(t) => t,
-            Err(StoreError::NotFound) => {
-                tracing::error!(batch, "a queued batch is unknown to the store; dropped");
-                let _ = msg.ack_with(AckKind::Term).await;
-                return Ok(Vec::new());
-            }
-            Err(e) => {
-                // Delivered again soon, to this or another worker.
-                let _ = msg
-                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                    .await;
-                return Err(e);
+        let mut tries = 0u32;
+        let taken = loop {
+            match self
+                .store
+                .batches()
+                .take_batch(batch, &self.worker, seq, unix_now())
+                .await
+            {
+                Ok(t) => break t,
+                Err(StoreError::NotFound) => {
+                    tracing::error!(batch, "a queued batch is unknown to the store; dropped");
+                    let _ = msg.ack_with(AckKind::Term).await;
+                    return Ok(Vec::new());
+                }
+                Err(e) => {
+                    // Kept in hand (reported in progress) rather than given
+                    // back: each redelivery counts towards max_deliver, and a
+                    // database outage must not use them up.
+                    if tries == 0 {
+                        tracing::error!(batch, error = %e, "taking a batch failed; retrying");
+                    }
+                    tries += 1;
+                    let _ = msg.ack_with(AckKind::Progress).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(200u64 << tries.min(4))) => {}
+                        () = stopping.stopped() => return Err(e),
+                    }
+                }
             }
         };
         if taken.takes > 1 {

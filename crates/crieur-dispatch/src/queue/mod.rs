@@ -81,7 +81,21 @@ pub(crate) async fn connect(url: &str, name: &str) -> Result<async_nats::Client,
         .reconnect_delay_callback(|attempts| Duration::from_millis(100 * attempts.min(10) as u64))
         .connect(url)
         .await
-        .map_err(|e| format!("connecting to NATS at {url}: {e}"))
+        .map_err(|e| format!("connecting to NATS at {}: {e}", redact(url)))
+}
+
+/// `nats://user:***@host`: a URL's password never reaches a log.
+pub fn redact(url: &str) -> String {
+    url.split(',')
+        .map(|u| match (u.find("://"), u.rfind('@')) {
+            (Some(s), Some(at)) if at > s => {
+                let user = u[s + 3..at].split(':').next().unwrap_or("");
+                format!("{}://{user}:***@{}", &u[..s], &u[at + 1..])
+            }
+            _ => u.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The work-queue stream, created when missing. Settings are only applied on
@@ -126,4 +140,21 @@ pub(crate) async fn consumer(
 
 fn unix_now() -> i64 {
     crate::unix_now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden_and_names_stable() {
+        assert_eq!(
+            redact("nats://crieur:s3cret@a:4222,nats://b:4222"),
+            "nats://crieur:***@a:4222,nats://b:4222"
+        );
+        let s = QueueSettings::default();
+        assert_eq!(s.subject_of("sms"), "crieur.work.sms");
+        assert_eq!(s.consumer_of("sms"), "crieur_work-sms");
+        assert_eq!(message_id(42), "crieur-batch-42");
+    }
 }
