@@ -33,6 +33,19 @@ pub struct StaleBatch {
     pub stream_seq: Option<u64>,
 }
 
+/// A batch not closed yet: waiting in the queue or in a worker's hands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenBatch {
+    pub id: i64,
+    pub channel: String,
+    pub size: u32,
+    pub published: bool,
+    pub takes: u32,
+    /// The worker that took it last (host-pid).
+    pub worker: Option<String>,
+    pub taken_at: Option<i64>,
+}
+
 /// A batch given up after too many deliveries, kept for operators.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {
@@ -82,6 +95,8 @@ pub trait BatchStore: Send + Sync {
     /// many deliveries failed.
     async fn dead_letter_batch(&self, id: i64, reason: &str, now: i64) -> Result<u64, StoreError>;
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;
+    /// Batches not closed yet, the most recently taken first.
+    async fn open_batches(&self) -> Result<Vec<OpenBatch>, StoreError>;
     /// At a coordinator's start-up: deliveries claimed by an embedded engine
     /// that stopped (in no batch) go back to the queue, flagged as possibly
     /// duplicated. Batches are left alone: workers may be sending them.

@@ -21,7 +21,7 @@ pub use accounts::{Account, AccountStore, FailureState, NewAccount};
 pub use addresses::{AddressRegistryStore, ImportOutcome, RegistrySource};
 pub use alerts::{AlertState, AlertStore, Incident, NewAlert, Release, StoredAlert};
 pub use audit::AuditStore;
-pub use batches::{BatchStore, ClaimedBatch, DeadLetter, StaleBatch, TakenBatch};
+pub use batches::{BatchStore, ClaimedBatch, DeadLetter, OpenBatch, StaleBatch, TakenBatch};
 pub use boundaries::{BoundaryStore, StoredBoundary};
 pub use citizens::{
     Citizen, CitizenStore, NewCitizen, NewContact, SecretCheck, StoredAddress, StoredContact,

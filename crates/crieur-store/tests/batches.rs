@@ -72,7 +72,12 @@ async fn a_batch_is_taken_flagged_on_redelivery_and_dead_lettered() {
     // A coordinator's restart leaves the batch's claims to the queue.
     assert_eq!(b.recover_unbatched_deliveries().await.unwrap(), 0);
 
+    let open = b.open_batches().await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert!(open[0].published && open[0].takes == 0 && open[0].worker.is_none());
     let first = b.take_batch(batch.id, "w1", 7, 102).await.unwrap();
+    let open = b.open_batches().await.unwrap();
+    assert_eq!((open[0].takes, open[0].worker.as_deref()), (1, Some("w1")));
     assert_eq!(first.takes, 1);
     assert_eq!(first.deliveries.len(), 6);
     assert!(first.deliveries.iter().all(|d| d.body.starts_with("code")));
@@ -113,6 +118,7 @@ async fn a_batch_is_taken_flagged_on_redelivery_and_dead_lettered() {
     );
     assert_eq!(letters[0].worker.as_deref(), Some("w2"));
     assert!(b.stale_batches(2, 300).await.unwrap().is_empty(), "closed");
+    assert!(b.open_batches().await.unwrap().is_empty());
     // Nothing left claimed: 4 of the 10 are still queued, never taken.
     assert_eq!(store.deliveries().unfinished_deliveries().await.unwrap(), 4);
     assert_eq!(

@@ -336,7 +336,19 @@ async fn a_killed_worker_leaves_only_its_reported_window_to_be_sent_again() {
     let (mut server, mut workers) = start_all(&config);
 
     until_submits(&smsc, 8_000).await;
-    workers[0].kill().await.expect("SIGKILL");
+    // The worker that took a batch last: it is sending it now.
+    let holder = loop {
+        let open = store.batches().open_batches().await.unwrap();
+        let held = open.iter().find_map(|b| {
+            let pid: u32 = b.worker.as_deref()?.rsplit('-').next()?.parse().ok()?;
+            workers.iter().position(|w| w.id() == Some(pid))
+        });
+        if let Some(at) = held {
+            break at;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    };
+    workers[holder].kill().await.expect("SIGKILL");
     let at_kill = smsc.submits();
     assert!(
         at_kill < RECIPIENTS as u64,
@@ -344,7 +356,7 @@ async fn a_killed_worker_leaves_only_its_reported_window_to_be_sent_again() {
     );
 
     let after = until_finished(&store, alert).await;
-    for w in &mut workers[1..] {
+    for w in &mut workers {
         w.kill().await.expect("stop");
     }
     server.kill().await.expect("stop");
@@ -367,6 +379,10 @@ async fn a_killed_worker_leaves_only_its_reported_window_to_be_sent_again() {
     }
     // The window is what the killed worker had taken and not recorded; the
     // coordinator never lets more than `outstanding` batches be out.
+    assert!(
+        after.possible_duplicates > 0,
+        "the killed worker was sending a batch: what it left is flagged"
+    );
     assert!(
         after.possible_duplicates <= u64::from(BATCH * OUTSTANDING),
         "{} possibly duplicated",

@@ -1,7 +1,8 @@
 use super::SqliteStore;
 use super::deliveries::{claim_due, with_texts};
 use crate::{
-    BatchStore, ClaimedBatch, ClaimedDelivery, DeadLetter, StaleBatch, StoreError, TakenBatch,
+    BatchStore, ClaimedBatch, ClaimedDelivery, DeadLetter, OpenBatch, StaleBatch, StoreError,
+    TakenBatch,
 };
 use rusqlite::{OptionalExtension, params};
 use sqlx::Row;
@@ -226,6 +227,29 @@ impl BatchStore for SqliteStore {
                 worker: r.try_get("worker")?,
                 reason: r.try_get("reason")?,
                 at: r.try_get("at")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn open_batches(&self) -> Result<Vec<OpenBatch>, StoreError> {
+        sqlx::query(
+            "SELECT id, channel, size, published_at, takes, worker, taken_at
+             FROM dispatch_batches WHERE closed_at IS NULL
+             ORDER BY taken_at DESC NULLS LAST, id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(OpenBatch {
+                id: r.try_get("id")?,
+                channel: r.try_get("channel")?,
+                size: r.try_get::<i64, _>("size")? as u32,
+                published: r.try_get::<Option<i64>, _>("published_at")?.is_some(),
+                takes: r.try_get::<i64, _>("takes")? as u32,
+                worker: r.try_get("worker")?,
+                taken_at: r.try_get("taken_at")?,
             })
         })
         .collect()
