@@ -130,34 +130,44 @@ pub fn sex_key(sex: Sex) -> &'static str {
     }
 }
 
+/// A value that is not a date of birth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a date of birth")]
+pub struct NotABirthDate;
+
+/// A value that is not a sex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a sex (F, M or X)")]
+pub struct UnknownSex;
+
 /// Reads a sex as lists and forms write it, in the four languages: `F`/`M`/`X`,
 /// `female`, `femme`/`homme` (`H`), `vrouw`/`man` (`V`), `weiblich`/`männlich`
 /// (`W`). Empty is `Ok(None)`.
-pub fn parse_sex(s: &str) -> Result<Option<Sex>, ()> {
+pub fn parse_sex(s: &str) -> Result<Option<Sex>, UnknownSex> {
     let s = s.trim().to_lowercase();
     Ok(Some(match s.as_str() {
         "" | "?" | "unknown" | "u" => return Ok(None),
         "f" | "female" | "femme" | "vrouw" | "v" | "w" | "weiblich" | "femmina" => Sex::Female,
         "m" | "male" | "h" | "homme" | "man" | "männlich" | "mannlich" => Sex::Male,
         "x" | "other" | "autre" | "ander" | "divers" => Sex::X,
-        _ => return Err(()),
+        _ => return Err(UnknownSex),
     }))
 }
 
 /// Reads a date of birth as far as it is known: `1962`, `1962-05`, `1962-05-14`,
 /// `14/05/1962`, `14.05.1962`, `14-05-1962` or `05/1962`. Empty is unknown.
 /// Refuses impossible dates (month 13, 31 April, a year before 1880 or after 2100).
-pub fn parse_birth(s: &str) -> Result<PartialDate, ()> {
+pub fn parse_birth(s: &str) -> Result<PartialDate, NotABirthDate> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(PartialDate::unknown());
     }
     let parts: Vec<&str> = s.split(['-', '/', '.']).map(str::trim).collect();
-    let num = |p: &str| -> Result<u16, ()> {
+    let num = |p: &str| -> Result<u16, NotABirthDate> {
         if p.is_empty() || p.len() > 4 || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(());
+            return Err(NotABirthDate);
         }
-        p.parse().map_err(|_| ())
+        p.parse().map_err(|_| NotABirthDate)
     };
     let (year, month, day) = match parts.as_slice() {
         [y] if y.len() == 4 => (num(y)?, None, None),
@@ -165,19 +175,19 @@ pub fn parse_birth(s: &str) -> Result<PartialDate, ()> {
         [m, y] if y.len() == 4 => (num(y)?, Some(num(m)?), None),
         [y, m, d] if y.len() == 4 => (num(y)?, Some(num(m)?), Some(num(d)?)),
         [d, m, y] if y.len() == 4 => (num(y)?, Some(num(m)?), Some(num(d)?)),
-        _ => return Err(()),
+        _ => return Err(NotABirthDate),
     };
     if !(1880..=2100).contains(&year) {
-        return Err(());
+        return Err(NotABirthDate);
     }
     let month = match month {
         Some(m) if (1..=12).contains(&m) => Some(m as u8),
-        Some(_) => return Err(()),
+        Some(_) => return Err(NotABirthDate),
         None => None,
     };
     let day = match (day, month) {
         (Some(d), Some(m)) if d >= 1 && d <= u16::from(days_in_month(year, m)) => Some(d as u8),
-        (Some(_), _) => return Err(()),
+        (Some(_), _) => return Err(NotABirthDate),
         (None, _) => None,
     };
     Ok(PartialDate {
@@ -190,7 +200,9 @@ pub fn parse_birth(s: &str) -> Result<PartialDate, ()> {
 fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
         4 | 6 | 9 | 11 => 30,
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
         2 => 28,
         _ => 31,
     }
@@ -596,9 +608,9 @@ fn person(row: usize, r: &Row) -> Result<ListPerson, ListError> {
         return Err(bad("family_names", RowProblem::NoName));
     }
     let birth = parse_birth(&text("birth")?.unwrap_or_default())
-        .map_err(|()| bad("birth", RowProblem::BadBirth))?;
-    let sex = parse_sex(&text("sex")?.unwrap_or_default())
-        .map_err(|()| bad("sex", RowProblem::BadSex))?;
+        .map_err(|_| bad("birth", RowProblem::BadBirth))?;
+    let sex =
+        parse_sex(&text("sex")?.unwrap_or_default()).map_err(|_| bad("sex", RowProblem::BadSex))?;
     Ok(ListPerson {
         given_names,
         family_names,
@@ -656,7 +668,7 @@ mod tests {
             "1/2/3/4",
             "12-1962-01",
         ] {
-            assert_eq!(parse_birth(bad), Err(()), "{bad}");
+            assert_eq!(parse_birth(bad), Err(NotABirthDate), "{bad}");
         }
         assert_eq!(format_birth(PartialDate::year_month(1962, 5)), "1962-05");
         assert_eq!(format_birth(PartialDate::unknown()), "");
@@ -669,7 +681,7 @@ mod tests {
         assert_eq!(parse_sex("W"), Ok(Some(Sex::Female)));
         assert_eq!(parse_sex("x"), Ok(Some(Sex::X)));
         assert_eq!(parse_sex(""), Ok(None));
-        assert_eq!(parse_sex("yes"), Err(()));
+        assert_eq!(parse_sex("yes"), Err(UnknownSex));
     }
 
     #[test]

@@ -56,7 +56,7 @@ fn sex(r: &SqliteRow, table: &str) -> Result<Option<crieur_domain::matching::Sex
     let s: Option<String> = r.try_get("sex")?;
     match s {
         None => Ok(None),
-        Some(s) => parse_sex(&s).map_err(|()| corrupt(table, "sex", &s)),
+        Some(s) => parse_sex(&s).map_err(|_| corrupt(table, "sex", &s)),
     }
 }
 

@@ -97,11 +97,11 @@ pub(crate) fn check(f: &InquiryIn) -> Result<Checked, Vec<(String, &'static str)
     if given_names.is_empty() && family_names.is_empty() {
         problems.push(("family_names".into(), "relatives.form.no_name"));
     }
-    let birth = parse_birth(&f.birth).unwrap_or_else(|()| {
+    let birth = parse_birth(&f.birth).unwrap_or_else(|_| {
         problems.push(("birth".into(), "relatives.form.bad_birth"));
         Default::default()
     });
-    let sex = parse_sex(&f.sex).unwrap_or_else(|()| {
+    let sex = parse_sex(&f.sex).unwrap_or_else(|_| {
         problems.push(("sex".into(), "relatives.form.bad_sex"));
         None
     });

@@ -397,8 +397,8 @@ fn hand_entry(f: &HandEntry) -> Result<ListPerson, &'static str> {
     Ok(ListPerson {
         given_names: f.given_names.trim().to_owned(),
         family_names: f.family_names.trim().to_owned(),
-        birth: parse_birth(&f.birth).map_err(|()| "relatives.list_error.bad_birth")?,
-        sex: parse_sex(&f.sex).map_err(|()| "relatives.list_error.bad_sex")?,
+        birth: parse_birth(&f.birth).map_err(|_| "relatives.list_error.bad_birth")?,
+        sex: parse_sex(&f.sex).map_err(|_| "relatives.list_error.bad_sex")?,
         nationality: None,
         phone: None,
         place: opt(&f.place),
