@@ -97,6 +97,7 @@ impl QueueConfig {
                 if self.ack_wait_seconds == 0 {
                     return Err("queue.ack_wait_seconds must be at least 1".into());
                 }
+                crieur_dispatch::queue::check_url(&self.url)?;
                 Ok(Some(crieur_dispatch::queue::QueueSettings {
                     url: self.url.clone(),
                     stream: self.stream.clone(),

@@ -42,7 +42,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         ..Settings::default()
     };
     let stop = Arc::new(tokio::sync::Notify::new());
-    let engine = tokio::spawn(
+    let mut engine = tokio::spawn(
         Dispatcher {
             store,
             providers: providers.list.clone(),
@@ -52,9 +52,14 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         }
         .run_worker(queue, name, stop.clone()),
     );
-    shutdown_signal().await;
-    stop.notify_one();
-    let result = engine.await;
+    let result = tokio::select! {
+        () = shutdown_signal() => {
+            stop.notify_one();
+            engine.await
+        }
+        // Ended by itself: an error, said below.
+        r = &mut engine => r,
+    };
     providers.shutdown().await;
     match result {
         Ok(r) => r.context("the worker stopped on an error"),

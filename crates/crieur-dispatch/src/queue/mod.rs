@@ -84,6 +84,17 @@ pub(crate) async fn connect(url: &str, name: &str) -> Result<async_nats::Client,
         .map_err(|e| format!("connecting to NATS at {}: {e}", redact(url)))
 }
 
+/// Checks every server address of a `[queue] url`, so a typo stops start-up
+/// instead of leaving dispatch silently idle.
+pub fn check_url(url: &str) -> Result<(), String> {
+    for part in url.split(',') {
+        part.trim()
+            .parse::<async_nats::ServerAddr>()
+            .map_err(|e| format!("queue.url {}: {e}", redact(part)))?;
+    }
+    Ok(())
+}
+
 /// `nats://user:***@host`: a URL's password never reaches a log.
 pub fn redact(url: &str) -> String {
     url.split(',')
@@ -156,5 +167,8 @@ mod tests {
         assert_eq!(s.subject_of("sms"), "crieur.work.sms");
         assert_eq!(s.consumer_of("sms"), "crieur_work-sms");
         assert_eq!(message_id(42), "crieur-batch-42");
+        assert!(check_url("nats://127.0.0.1:4222,nats://b:4222").is_ok());
+        let bad = check_url("nats://u:s3cret@[::1:4222").expect_err("refused");
+        assert!(!bad.contains("s3cret"), "{bad}");
     }
 }
