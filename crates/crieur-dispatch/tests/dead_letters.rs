@@ -172,6 +172,61 @@ async fn a_batch_never_finished_is_dead_lettered_and_nothing_is_lost() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_whose_takers_die_before_taking_it_is_dead_lettered_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(server) = nats(dir.path()) else {
+        return;
+    };
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("a.db").display()))
+        .await
+        .unwrap();
+    store.deliveries().enqueue_messages(codes(3)).await.unwrap();
+    let settings = QueueSettings {
+        url: format!("nats://127.0.0.1:{}", server.1),
+        ack_wait: Duration::from_secs(1),
+        max_deliver: 2,
+        ..QueueSettings::default()
+    };
+    let (stop, running) = coordinator(&store, &settings);
+    let client = async_nats::connect(settings.url.as_str()).await.unwrap();
+    let js = jetstream::new(client);
+    let consumer: PullConsumer = loop {
+        if let Ok(s) = js.get_stream(&settings.stream).await
+            && let Ok(c) = s.get_consumer("crieur_work-sms").await
+        {
+            break c;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Fetched and dropped every time: the store never hears of a take, so
+    // only the server's advisory can tell the batch is spent.
+    let start = Instant::now();
+    let mut deliveries = 0;
+    while store.batches().dead_letters().await.unwrap().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "not dead-lettered"
+        );
+        let mut got = consumer
+            .fetch()
+            .max_messages(10)
+            .expires(Duration::from_millis(300))
+            .messages()
+            .await
+            .unwrap();
+        while let Some(Ok(_)) = got.next().await {
+            deliveries += 1;
+        }
+    }
+    stop.notify_one();
+    running.await.unwrap();
+    assert_eq!(deliveries, 2, "max_deliver is kept");
+    let letters = store.batches().dead_letters().await.unwrap();
+    assert_eq!((letters[0].deliveries, letters[0].takes), (3, 0));
+    assert_eq!(store.deliveries().unfinished_deliveries().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_coordinator_publishes_each_batch_once() {
     let dir = tempfile::tempdir().unwrap();
     let Some(server) = nats(dir.path()) else {

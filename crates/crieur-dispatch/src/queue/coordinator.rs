@@ -23,11 +23,13 @@ pub struct Coordinator {
     pub idle: Duration,
 }
 
-/// The queue as reached: its stream and each channel's consumer.
+/// The queue as reached: its stream, each channel's consumer, and the
+/// server's word when a message has had its last delivery.
 struct Reached {
     js: jetstream::Context,
     stream: jetstream::stream::Stream,
     consumers: HashMap<&'static str, PullConsumer>,
+    last_deliveries: async_nats::Subscriber,
 }
 
 /// Why a round stopped early.
@@ -74,7 +76,7 @@ impl Coordinator {
                             .await?;
                     }
                 }
-                let q = reached.as_ref().expect("reached above");
+                let q = reached.as_mut().expect("reached above");
                 if last_sweep.elapsed() >= Duration::from_secs(2) {
                     last_sweep = Instant::now();
                     self.sweep(q).await.map_err(Trouble::Store)?;
@@ -131,11 +133,19 @@ impl Coordinator {
         if self.settings.outstanding == 0 {
             return Err("[queue] outstanding must be at least 1".into());
         }
+        let last_deliveries = client
+            .subscribe(format!(
+                "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.*",
+                self.settings.stream
+            ))
+            .await
+            .map_err(|e| format!("subscribing to the queue's advisories: {e}"))?;
         tracing::info!(stream = %self.settings.stream, "work queue reached");
         Ok(Reached {
             js,
             stream,
             consumers,
+            last_deliveries,
         })
     }
 
@@ -197,7 +207,8 @@ impl Coordinator {
     /// Dead-letters open batches the queue delivered `max_deliver` times
     /// without them finishing: their deliveries without an outcome fail
     /// (possibly sent), visible in the report and the dead-letter list.
-    async fn sweep(&self, q: &Reached) -> Result<(), StoreError> {
+    async fn sweep(&self, q: &mut Reached) -> Result<(), StoreError> {
+        self.last_deliveries(q).await?;
         let before = unix_now() - 2 * self.settings.ack_wait.as_secs().max(1) as i64;
         let stale = self
             .store
@@ -223,6 +234,55 @@ impl Coordinator {
                 if let Err(e) = q.stream.delete_message(seq).await {
                     tracing::debug!(batch = b.id, seq, error = %e, "dead-lettered message not deleted from the stream");
                 }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Coordinator {
+    /// Messages the server will not deliver again (max_deliver reached),
+    /// whatever the store counted: a worker may have died before it could
+    /// take the batch. Advisories are not stored: one missed while this
+    /// coordinator was down is left to the store's sweep.
+    async fn last_deliveries(&self, q: &mut Reached) -> Result<(), StoreError> {
+        use futures_util::{FutureExt, StreamExt};
+        while let Some(Some(advisory)) = q.last_deliveries.next().now_or_never() {
+            let Some(seq) = serde_json::from_slice::<serde_json::Value>(&advisory.payload)
+                .ok()
+                .and_then(|v| v["stream_seq"].as_u64())
+            else {
+                continue;
+            };
+            let message = match q.stream.get_raw_message(seq).await {
+                Ok(m) => m,
+                Err(e) => {
+                    // Already deleted by the sweep, or the queue is away:
+                    // the sweep still has the store's count.
+                    tracing::debug!(seq, error = %e, "a message at its last delivery is gone");
+                    continue;
+                }
+            };
+            let Some(batch) = std::str::from_utf8(&message.payload)
+                .ok()
+                .and_then(|p| p.trim().parse::<i64>().ok())
+            else {
+                continue;
+            };
+            let reason = format!(
+                "batch {batch} reached the queue's max_deliver ({}) without finishing",
+                self.settings.max_deliver
+            );
+            let failed = self
+                .store
+                .batches()
+                .dead_letter_batch(batch, &reason, unix_now())
+                .await?;
+            if failed > 0 {
+                tracing::error!(batch, failed, "{reason}: dead-lettered");
+            }
+            if let Err(e) = q.stream.delete_message(seq).await {
+                tracing::debug!(batch, seq, error = %e, "dead-lettered message not deleted from the stream");
             }
         }
         Ok(())
