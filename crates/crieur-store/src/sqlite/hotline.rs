@@ -4,20 +4,18 @@
 
 mod answers;
 mod callbacks;
-mod rows;
 
 use super::SqliteStore;
+use crate::rows::hotline::{
+    CALL, CALLOUT, HOTLINE, QUEUE_LOG, call, callout, hotline, queue_entry, to_json, topic_count,
+};
 use crate::{
     AnswerVersion, Call, CallForm, CallRecord, Callback, Callout, CalloutResponse, Hotline,
     HotlineLine, HotlineStore, NewAnswerVersion, NewCallback, NewCallout, NewHotline,
     NewQueueLogEntry, QueueLogEntry, StoreError, TopicCount, Worry,
 };
 use crieur_domain::{Language, NisCode};
-use rows::{
-    CALL, CALLOUT, HOTLINE, QUEUE_LOG, call, callout, hotline, parsed_opt, queue_entry, to_json,
-};
 use rusqlite::{Connection, OptionalExtension, params};
-use sqlx::Row;
 use std::num::NonZeroU32;
 
 /// A write the schema refused: a broken uniqueness rule is a conflict, a
@@ -552,19 +550,7 @@ impl HotlineStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| {
-            Ok(TopicCount {
-                topic: r.try_get("topic")?,
-                municipality: parsed_opt(
-                    r,
-                    "hotline_calls",
-                    "municipality",
-                    str::parse::<NisCode>,
-                )?,
-                bucket_start: r.try_get("bucket_start")?,
-                count: r.try_get::<i64, _>("n")? as u64,
-            })
-        })
+        .map(topic_count)
         .collect()
     }
 }

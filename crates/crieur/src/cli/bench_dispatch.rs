@@ -161,10 +161,23 @@ fn report(what: &str, n: u64, (first, all, recorded): (Duration, Duration, Durat
     );
 }
 
-pub(super) async fn dispatch(sms: u64, emails: u64, receipts: bool) -> anyhow::Result<()> {
+pub(super) async fn dispatch(
+    sms: u64,
+    emails: u64,
+    receipts: bool,
+    store: Option<&str>,
+) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let url = match store {
+        Some(url) => url.to_owned(),
+        None => format!("sqlite://{}", dir.path().join("bench.db").display()),
+    };
     let store = Store::open(&url).await?;
+    println!(
+        "store: {} ({})",
+        crieur_store::redact_url(&url),
+        store.kind()
+    );
     let account = store
         .accounts()
         .create_account(&NewAccount {

@@ -2,7 +2,7 @@
 //! from its start, so the next key or version read there is never taken twice.
 
 use super::refused;
-use super::rows::{ANSWER, answer, to_json};
+use crate::rows::hotline::{ANSWER, answer, to_json};
 use crate::sqlite::SqliteStore;
 use crate::{AnswerState, AnswerVersion, NewAnswerVersion, StoreError};
 use rusqlite::{OptionalExtension, params};
