@@ -57,7 +57,11 @@ struct Filled {
 }
 
 async fn fill(s: &Store) -> Filled {
-    let alice = s.accounts().create_account(&account("alice")).await.unwrap();
+    let alice = s
+        .accounts()
+        .create_account(&account("alice"))
+        .await
+        .unwrap();
     let bob = s.accounts().create_account(&account("Bob")).await.unwrap();
     s.accounts().set_disabled(bob.id, true).await.unwrap();
     s.accounts()
@@ -216,7 +220,11 @@ async fn fill(s: &Store) -> Filled {
         )
         .await
         .unwrap();
-    let claimed = s.deliveries().claim_deliveries("sms", 2, NOW).await.unwrap();
+    let claimed = s
+        .deliveries()
+        .claim_deliveries("sms", 2, NOW)
+        .await
+        .unwrap();
     s.deliveries()
         .record_deliveries(
             vec![DeliveryOutcome {
@@ -540,5 +548,8 @@ async fn a_store_written_to_during_the_copy_moves_as_one_snapshot() {
     let all = source.accounts().accounts().await.unwrap();
     assert_eq!(moved, all[..n].to_vec());
     let entries = report.audit_entries as usize;
-    assert!(entries == n - 300 || entries + 1 == n - 300, "{entries} {n}");
+    assert!(
+        entries == n - 300 || entries + 1 == n - 300,
+        "{entries} {n}"
+    );
 }
