@@ -55,6 +55,8 @@ fn which(candidate: &str) -> Option<PathBuf> {
 /// Runs one test story against each backend, as `NAME::sqlite` and
 /// `NAME::postgres`. The test crate provides `fixture(Backend) -> Option<F>`
 /// (`None`: the backend is unreachable, and the PostgreSQL half is skipped).
+// `crate::fixture` is the calling test crate's, on purpose.
+#[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! story {
     ($(#[$m:meta])* async fn $name:ident($f:ident) $body:block) => {

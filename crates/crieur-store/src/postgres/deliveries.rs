@@ -52,14 +52,46 @@ async fn claim(
         .collect()
 }
 
+#[derive(Default)]
+struct Sent {
+    id: Vec<i64>,
+    provider: Vec<String>,
+    reference: Vec<Option<String>>,
+    due: Vec<i64>,
+    reach: Vec<Option<i64>>,
+    state: Vec<i64>,
+}
+
+#[derive(Default)]
+struct Retry {
+    id: Vec<i64>,
+    provider: Vec<String>,
+    at: Vec<i64>,
+    reason: Vec<String>,
+    dup: Vec<i64>,
+}
+
+#[derive(Default)]
+struct Failed {
+    id: Vec<i64>,
+    provider: Vec<String>,
+    reason: Vec<String>,
+    dup: Vec<i64>,
+}
+
+#[derive(Default)]
+struct Requeue {
+    id: Vec<i64>,
+    at: Vec<i64>,
+}
+
 /// Outcomes of one batch, as columns per kind.
 #[derive(Default)]
 struct Columns {
-    sent: (Vec<i64>, Vec<String>, Vec<Option<String>>, Vec<i64>),
-    sent_more: (Vec<Option<i64>>, Vec<i64>, Vec<bool>),
-    retry: (Vec<i64>, Vec<String>, Vec<i64>, Vec<String>, Vec<i64>),
-    failed: (Vec<i64>, Vec<String>, Vec<String>, Vec<i64>),
-    requeue: (Vec<i64>, Vec<i64>),
+    sent: Sent,
+    retry: Retry,
+    failed: Failed,
+    requeue: Requeue,
     /// The references to store for each sent delivery awaiting receipts.
     references: HashMap<i64, (String, Vec<String>)>,
 }
@@ -75,13 +107,12 @@ fn columns(outcomes: Vec<DeliveryOutcome>) -> Columns {
                 confirmed,
             } => {
                 let due = if await_receipts { references.len() } else { 0 };
-                c.sent.0.push(o.id);
-                c.sent.1.push(o.provider.clone());
-                c.sent.2.push(references.first().cloned());
-                c.sent.3.push(due as i64);
-                c.sent_more.0.push(reach.map(|r| r as i64));
-                c.sent_more.1.push(if confirmed { 7 } else { 2 });
-                c.sent_more.2.push(await_receipts);
+                c.sent.id.push(o.id);
+                c.sent.provider.push(o.provider.clone());
+                c.sent.reference.push(references.first().cloned());
+                c.sent.due.push(due as i64);
+                c.sent.reach.push(reach.map(|r| r as i64));
+                c.sent.state.push(if confirmed { 7 } else { 2 });
                 if await_receipts {
                     c.references.insert(o.id, (o.provider, references));
                 }
@@ -91,24 +122,24 @@ fn columns(outcomes: Vec<DeliveryOutcome>) -> Columns {
                 reason,
                 possibly_sent,
             } => {
-                c.retry.0.push(o.id);
-                c.retry.1.push(o.provider);
-                c.retry.2.push(at);
-                c.retry.3.push(reason);
-                c.retry.4.push(i64::from(possibly_sent));
+                c.retry.id.push(o.id);
+                c.retry.provider.push(o.provider);
+                c.retry.at.push(at);
+                c.retry.reason.push(reason);
+                c.retry.dup.push(i64::from(possibly_sent));
             }
             OutcomeKind::Failed {
                 reason,
                 possibly_sent,
             } => {
-                c.failed.0.push(o.id);
-                c.failed.1.push(o.provider);
-                c.failed.2.push(reason);
-                c.failed.3.push(i64::from(possibly_sent));
+                c.failed.id.push(o.id);
+                c.failed.provider.push(o.provider);
+                c.failed.reason.push(reason);
+                c.failed.dup.push(i64::from(possibly_sent));
             }
             OutcomeKind::Requeue { at } => {
-                c.requeue.0.push(o.id);
-                c.requeue.1.push(at);
+                c.requeue.id.push(o.id);
+                c.requeue.at.push(at);
             }
         }
     }
@@ -116,24 +147,23 @@ fn columns(outcomes: Vec<DeliveryOutcome>) -> Columns {
 }
 
 async fn record_outcomes(db: &mut PgConnection, c: Columns, now: i64) -> Result<(), StoreError> {
-    if !c.sent.0.is_empty() {
+    if !c.sent.id.is_empty() {
         let changed: Vec<i64> = sqlx::query_scalar(
             "UPDATE deliveries d SET state = u.state, provider = u.provider, provider_ref = u.ref,
-                 receipts_due = u.due, reach = u.reach, error = NULL, updated_at = $8,
+                 receipts_due = u.due, reach = u.reach, error = NULL, updated_at = $7,
                  subject = CASE WHEN d.alert_id IS NULL THEN NULL ELSE d.subject END,
                  body = CASE WHEN d.alert_id IS NULL THEN NULL ELSE d.body END
              FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[],
-                         $6::BIGINT[], $7::BOOLEAN[]) AS u(id, provider, ref, due, reach, state, receipts)
+                         $6::BIGINT[]) AS u(id, provider, ref, due, reach, state)
              WHERE d.id = u.id AND d.state = 1
              RETURNING d.id",
         )
-        .bind(&c.sent.0)
-        .bind(&c.sent.1)
-        .bind(&c.sent.2)
-        .bind(&c.sent.3)
-        .bind(&c.sent_more.0)
-        .bind(&c.sent_more.1)
-        .bind(&c.sent_more.2)
+        .bind(&c.sent.id)
+        .bind(&c.sent.provider)
+        .bind(&c.sent.reference)
+        .bind(&c.sent.due)
+        .bind(&c.sent.reach)
+        .bind(&c.sent.state)
         .bind(now)
         .fetch_all(&mut *db)
         .await?;
@@ -163,7 +193,7 @@ async fn record_outcomes(db: &mut PgConnection, c: Columns, now: i64) -> Result<
             .await?;
         }
     }
-    if !c.retry.0.is_empty() {
+    if !c.retry.id.is_empty() {
         sqlx::query(
             "UPDATE deliveries d SET state = 5, provider = u.provider, next_at = u.at,
                  error = u.reason, possible_dup = greatest(d.possible_dup, u.dup), updated_at = $6
@@ -171,16 +201,16 @@ async fn record_outcomes(db: &mut PgConnection, c: Columns, now: i64) -> Result<
                   AS u(id, provider, at, reason, dup)
              WHERE d.id = u.id AND d.state = 1",
         )
-        .bind(&c.retry.0)
-        .bind(&c.retry.1)
-        .bind(&c.retry.2)
-        .bind(&c.retry.3)
-        .bind(&c.retry.4)
+        .bind(&c.retry.id)
+        .bind(&c.retry.provider)
+        .bind(&c.retry.at)
+        .bind(&c.retry.reason)
+        .bind(&c.retry.dup)
         .bind(now)
         .execute(&mut *db)
         .await?;
     }
-    if !c.failed.0.is_empty() {
+    if !c.failed.id.is_empty() {
         sqlx::query(
             "UPDATE deliveries d SET state = 4, provider = u.provider, error = u.reason,
                  possible_dup = greatest(d.possible_dup, u.dup), updated_at = $5,
@@ -190,23 +220,23 @@ async fn record_outcomes(db: &mut PgConnection, c: Columns, now: i64) -> Result<
                   AS u(id, provider, reason, dup)
              WHERE d.id = u.id AND d.state = 1",
         )
-        .bind(&c.failed.0)
-        .bind(&c.failed.1)
-        .bind(&c.failed.2)
-        .bind(&c.failed.3)
+        .bind(&c.failed.id)
+        .bind(&c.failed.provider)
+        .bind(&c.failed.reason)
+        .bind(&c.failed.dup)
         .bind(now)
         .execute(&mut *db)
         .await?;
     }
-    if !c.requeue.0.is_empty() {
+    if !c.requeue.id.is_empty() {
         sqlx::query(
             "UPDATE deliveries d SET state = 5, next_at = u.at, attempts = d.attempts - 1,
                  updated_at = $3
              FROM UNNEST($1::BIGINT[], $2::BIGINT[]) AS u(id, at)
              WHERE d.id = u.id AND d.state = 1",
         )
-        .bind(&c.requeue.0)
-        .bind(&c.requeue.1)
+        .bind(&c.requeue.id)
+        .bind(&c.requeue.at)
         .bind(now)
         .execute(&mut *db)
         .await?;
