@@ -14,6 +14,7 @@ mod error;
 mod hotline;
 mod postgres;
 mod rows;
+mod rules;
 mod sessions;
 mod sqlite;
 pub mod transfer;
@@ -162,5 +163,27 @@ impl Store {
 
     pub fn kind(&self) -> &'static str {
         self.0.kind()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_in_urls_are_hidden() {
+        assert_eq!(
+            redact_url("postgres://crieur:s3cret@db.example:5432/crieur?schema=x"),
+            "postgres://crieur:***@db.example:5432/crieur?schema=x"
+        );
+        assert_eq!(
+            redact_url("postgresql://db/crieur?user=crieur&password=s3cret&sslmode=require"),
+            "postgresql://db/crieur?user=crieur&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://crieur@127.0.0.1/test"),
+            "postgres://crieur@127.0.0.1/test"
+        );
+        assert_eq!(redact_url("sqlite://crieur.db"), "sqlite://crieur.db");
     }
 }

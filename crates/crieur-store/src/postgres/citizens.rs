@@ -1,5 +1,6 @@
 use super::PgStore;
 use crate::rows::{ADDRESS, CITIZEN, CONTACT, Cols, address, citizen, contact, registration_count};
+use crate::rules::judge_secret;
 use crate::{Citizen, CitizenStore, NewCitizen, SecretCheck, StoreError, StoredContact};
 use crieur_domain::NisCode;
 
@@ -167,13 +168,15 @@ impl CitizenStore for PgStore {
         };
         let attempts = attempts as u32;
         let forget = "DELETE FROM verification_secrets WHERE contact_id = $1";
-        let outcome = if expires_at < now || attempts >= max_attempts {
-            sqlx::query(forget)
-                .bind(contact_id)
-                .execute(&mut *tx)
-                .await?;
-            SecretCheck::Expired
-        } else if crieur_domain::credentials::same_secret(&stored, secret_digest) {
+        let verdict = judge_secret(
+            &stored,
+            expires_at,
+            attempts,
+            now,
+            max_attempts,
+            secret_digest,
+        );
+        if let SecretCheck::Verified = verdict {
             sqlx::query(
                 "UPDATE citizen_contacts SET verified_at = crieur_now(), verified_by = $2 WHERE id = $1",
             )
@@ -181,24 +184,19 @@ impl CitizenStore for PgStore {
             .bind(verified_by)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(forget)
-                .bind(contact_id)
-                .execute(&mut *tx)
-                .await?;
-            SecretCheck::Verified
-        } else {
-            sqlx::query(
-                "UPDATE verification_secrets SET attempts = attempts + 1 WHERE contact_id = $1",
-            )
+        }
+        let write = match verdict {
+            SecretCheck::Wrong { .. } => {
+                "UPDATE verification_secrets SET attempts = attempts + 1 WHERE contact_id = $1"
+            }
+            _ => forget,
+        };
+        sqlx::query(write)
             .bind(contact_id)
             .execute(&mut *tx)
             .await?;
-            SecretCheck::Wrong {
-                attempts_left: max_attempts.saturating_sub(attempts + 1),
-            }
-        };
         tx.commit().await?;
-        Ok(outcome)
+        Ok(verdict)
     }
 
     async fn verify_by_secret(

@@ -9,6 +9,7 @@ use super::{PgStore, refused};
 use crate::rows::hotline::{
     CALL, CALLOUT, HOTLINE, QUEUE_LOG, call, callout, hotline, queue_entry, to_json, topic_count,
 };
+use crate::rules::{activation_free, incident_open};
 use crate::{
     AnswerVersion, Call, CallForm, CallRecord, Callback, Callout, CalloutResponse, Hotline,
     HotlineLine, HotlineStore, NewAnswerVersion, NewCallback, NewCallout, NewHotline,
@@ -59,11 +60,7 @@ impl HotlineStore for PgStore {
                 .bind(h.incident_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        match closed {
-            None => return Err(StoreError::NotFound),
-            Some(Some(_)) => return Err(StoreError::Conflict("the incident is closed".into())),
-            Some(None) => {}
-        }
+        incident_open(closed)?;
         // Checked first for a clear message; the unique indexes hold anyway.
         let number_taken: Option<bool> = sqlx::query_scalar(
             "SELECT number = $2 FROM hotlines
@@ -74,20 +71,7 @@ impl HotlineStore for PgStore {
         .bind(&h.number)
         .fetch_optional(&mut *tx)
         .await?;
-        match number_taken {
-            Some(true) => {
-                return Err(StoreError::Conflict(format!(
-                    "the number {} already serves an active hotline",
-                    h.number
-                )));
-            }
-            Some(false) => {
-                return Err(StoreError::Conflict(
-                    "the incident already has an active hotline".into(),
-                ));
-            }
-            None => {}
-        }
+        activation_free(number_taken, &h.number)?;
         let sql = format!(
             "INSERT INTO hotlines (incident_id, number, languages, config, staffing_target,
                  activated_by, activated_at)

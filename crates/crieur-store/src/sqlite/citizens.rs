@@ -1,5 +1,6 @@
 use super::SqliteStore;
 use crate::rows::{ADDRESS, CITIZEN, CONTACT, address, citizen, contact, registration_count};
+use crate::rules::judge_secret;
 use crate::{Citizen, CitizenStore, NewCitizen, SecretCheck, StoreError, StoredContact};
 use crieur_domain::NisCode;
 use rusqlite::{OptionalExtension, params};
@@ -163,29 +164,30 @@ impl CitizenStore for SqliteStore {
                 else {
                     return Ok(SecretCheck::NonePending);
                 };
+                let verdict =
+                    judge_secret(&stored, expires_at, attempts, now, max_attempts, &secret_digest);
                 let mut forget =
                     db.prepare_cached("DELETE FROM verification_secrets WHERE contact_id = ?1")?;
-                if expires_at < now || attempts >= max_attempts {
-                    forget.execute([contact_id])?;
-                    return Ok(SecretCheck::Expired);
+                match verdict {
+                    SecretCheck::Verified => {
+                        db.prepare_cached(
+                            "UPDATE citizen_contacts SET verified_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), verified_by = ?2
+                             WHERE id = ?1",
+                        )?
+                        .execute(params![contact_id, verified_by])?;
+                        forget.execute([contact_id])?;
+                    }
+                    SecretCheck::Wrong { .. } => {
+                        db.prepare_cached(
+                            "UPDATE verification_secrets SET attempts = attempts + 1 WHERE contact_id = ?1",
+                        )?
+                        .execute([contact_id])?;
+                    }
+                    SecretCheck::Expired | SecretCheck::NonePending => {
+                        forget.execute([contact_id])?;
+                    }
                 }
-                if crieur_domain::credentials::same_secret(&stored, &secret_digest) {
-                    db.prepare_cached(
-                        "UPDATE citizen_contacts SET verified_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), verified_by = ?2
-                         WHERE id = ?1",
-                    )?
-                    .execute(params![contact_id, verified_by])?;
-                    forget.execute([contact_id])?;
-                    Ok(SecretCheck::Verified)
-                } else {
-                    db.prepare_cached(
-                        "UPDATE verification_secrets SET attempts = attempts + 1 WHERE contact_id = ?1",
-                    )?
-                    .execute([contact_id])?;
-                    Ok(SecretCheck::Wrong {
-                        attempts_left: max_attempts.saturating_sub(attempts + 1),
-                    })
-                }
+                Ok(verdict)
             })
             .await
     }

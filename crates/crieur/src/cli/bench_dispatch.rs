@@ -1,5 +1,6 @@
 //! `crieur bench dispatch`: the dispatch engine end to end on the embedded
-//! store, as in production: an alert's plan stored in a SQLite file, then
+//! store, as in production: an alert's plan stored in a SQLite file (or the
+//! empty store `--store` names, e.g. a PostgreSQL schema), then
 //! sent through the SMPP client to a loopback SMSC (smpp34's engine) and
 //! through the SMTP client to Postfix's `smtp-sink`, beside Postfix's own load
 //! generator `smtp-source` against the same sink. Prints messages per second,

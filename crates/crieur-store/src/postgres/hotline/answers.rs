@@ -3,7 +3,8 @@
 
 use crate::postgres::{PgStore, refused};
 use crate::rows::hotline::{ANSWER, answer, to_json};
-use crate::{AnswerState, AnswerVersion, NewAnswerVersion, StoreError};
+use crate::rules::next_answer_version;
+use crate::{AnswerVersion, NewAnswerVersion, StoreError};
 
 /// Reads versions: `condition` binds $1 and $2 and may name the table `a`.
 async fn read(
@@ -49,13 +50,7 @@ pub(super) async fn publish(
             .bind(key)
             .fetch_optional(&mut *tx)
             .await?;
-            match latest {
-                None => return Err(StoreError::NotFound),
-                Some((_, state)) if state != AnswerState::Published.as_str() => {
-                    return Err(StoreError::Conflict("the answer was withdrawn".into()));
-                }
-                Some((version, _)) => (key, version + 1),
-            }
+            (key, next_answer_version(latest)?)
         }
     };
     let sql = format!(
