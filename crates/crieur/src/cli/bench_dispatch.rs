@@ -1,5 +1,6 @@
 //! `crieur bench dispatch`: the dispatch engine end to end on the embedded
-//! store, as in production: an alert's plan stored in a SQLite file, then
+//! store, as in production: an alert's plan stored in a SQLite file (or the
+//! empty store `--store` names, e.g. a PostgreSQL schema), then
 //! sent through the SMPP client to a loopback SMSC (smpp34's engine) and
 //! through the SMTP client to Postfix's `smtp-sink`, beside Postfix's own load
 //! generator `smtp-source` against the same sink. Prints messages per second,
@@ -161,10 +162,23 @@ fn report(what: &str, n: u64, (first, all, recorded): (Duration, Duration, Durat
     );
 }
 
-pub(super) async fn dispatch(sms: u64, emails: u64, receipts: bool) -> anyhow::Result<()> {
+pub(super) async fn dispatch(
+    sms: u64,
+    emails: u64,
+    receipts: bool,
+    store: Option<&str>,
+) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let url = match store {
+        Some(url) => url.to_owned(),
+        None => format!("sqlite://{}", dir.path().join("bench.db").display()),
+    };
     let store = Store::open(&url).await?;
+    println!(
+        "store: {} ({})",
+        crieur_store::redact_url(&url),
+        store.kind()
+    );
     let account = store
         .accounts()
         .create_account(&NewAccount {

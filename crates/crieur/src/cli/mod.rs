@@ -1,4 +1,4 @@
-//! The command line: `crieur demo | serve | migrate | territories … | addresses … |
+//! The command line: `crieur demo | serve | migrate | migrate-store | territories … | addresses … |
 //! accounts … | audit … | citizens … | cap … | population … | staffing | bench …`.
 
 pub(crate) mod accounts;
@@ -11,6 +11,7 @@ mod bench_matching;
 mod bench_voice;
 mod cap;
 mod citizens;
+mod migrate_store;
 mod population;
 mod staffing;
 mod territories;
@@ -62,6 +63,9 @@ enum Command {
     },
     /// Create or update the database schema, then exit.
     Migrate,
+    /// Copy a whole SQLite store into PostgreSQL (ids kept, counts and audit
+    /// chain verified), e.g. to move an installation to the scale-out set-up.
+    MigrateStore(migrate_store::MigrateStoreArgs),
     /// Belgian territorial units: list, show, locate, import official boundaries.
     #[command(subcommand)]
     Territories(territories::TerritoriesCommand),
@@ -108,6 +112,10 @@ enum BenchCommand {
         /// Have the SMSC send a delivery receipt for every SMS.
         #[arg(long)]
         receipts: bool,
+        /// An empty store to run in (e.g. postgres://…?schema=bench) instead
+        /// of a fresh SQLite file.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
     },
     /// The hotline: SIPp callers through the IVR into the queues (hold music,
     /// announcements), operators' phones answered by a SIPp callee.
@@ -205,6 +213,7 @@ impl Cli {
                 );
                 Ok(())
             }
+            Command::MigrateStore(args) => migrate_store::run(args).await,
             Command::Territories(cmd) => territories::run(cmd, &self.config(None)?).await,
             Command::Addresses(cmd) => addresses::run(cmd, &self.config(None)?).await,
             Command::Accounts(cmd) => accounts::run(cmd, &self.config(None)?).await,
@@ -220,7 +229,8 @@ impl Cli {
                 sms,
                 emails,
                 receipts,
-            }) => bench_dispatch::dispatch(*sms, *emails, *receipts).await,
+                store,
+            }) => bench_dispatch::dispatch(*sms, *emails, *receipts, store.as_deref()).await,
             Command::Bench(BenchCommand::Hotline {
                 callers,
                 operators,
