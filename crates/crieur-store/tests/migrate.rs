@@ -48,12 +48,17 @@ struct Snapshot {
     history: Vec<AnswerVersion>,
     callbacks: Vec<Callback>,
     topics: Vec<TopicCount>,
+    inquiries: Vec<crieur_store::Inquiry>,
+    lists: Vec<crieur_store::PersonList>,
+    entries: Vec<crieur_store::StoredEntry>,
+    decisions: Vec<crieur_store::MatchDecision>,
 }
 
 struct Filled {
     alert: i64,
     hotline: i64,
     incident: i64,
+    inquiry: i64,
 }
 
 async fn fill(s: &Store) -> Filled {
@@ -366,10 +371,87 @@ async fn fill(s: &Store) -> Filled {
     h.assign_callback(callback.id, hotline, bob.id, NOW + 1)
         .await
         .unwrap();
+    // The relatives line: an inquiry, a hospital list, a confirmed match.
+    let r = s.relatives();
+    let inquiry = r
+        .create_inquiry(&crieur_store::NewInquiry {
+            incident_id: incident,
+            hotline_id: Some(hotline),
+            call_id: Some("c1@pbx".into()),
+            sought: crieur_store::SoughtPerson {
+                given_names: "Marie".into(),
+                family_names: "Dupont".into(),
+                birth: crieur_domain::matching::PartialDate::year_month(1962, 5),
+                ..Default::default()
+            },
+            caller: crieur_store::Enquirer {
+                name: "Paul".into(),
+                relationship: crieur_domain::relatives::Relationship::Child,
+                callback_numbers: vec!["+32470000001".into()],
+                language: Language::Fr,
+            },
+            involvement: crieur_domain::relatives::Involvement::Possible,
+            notes: "inquiet".into(),
+            same_person_as: None,
+            by: alice.id,
+            at: NOW,
+        })
+        .await
+        .unwrap()
+        .id;
+    r.add_list(
+        &crieur_store::NewPersonList {
+            incident_id: incident,
+            kind: crieur_domain::matching::ListKind::HospitalAdmission,
+            source: "CHR".into(),
+            drawn_up_at: NOW,
+            origin: crieur_store::ListOrigin::Csv,
+            by: alice.id,
+            at: NOW,
+        },
+        vec![
+            crieur_domain::relatives::ListPerson {
+                given_names: "Marie".into(),
+                family_names: "Dupont".into(),
+                place: Some("CHR".into()),
+                ..Default::default()
+            },
+            crieur_domain::relatives::ListPerson {
+                family_names: "Peeters".into(),
+                ..Default::default()
+            },
+        ],
+    )
+    .await
+    .unwrap();
+    let entry = r.list_entries(incident).await.unwrap()[0].id;
+    r.decide_match(&crieur_store::NewDecision {
+        inquiry_id: inquiry,
+        entry_id: entry,
+        score: 0.93,
+        reasons: vec!["family_name_exact".into()],
+        decision: crieur_store::Decision::Confirmed,
+        note: String::new(),
+        callback: Some(NewCallback {
+            hotline_id: hotline,
+            call_id: None,
+            number: "+32470000001".into(),
+            language: Language::Fr,
+            line: HotlineLine::Relatives,
+            reason: "inquiry_match".into(),
+            note: "wording".into(),
+            at: NOW,
+        }),
+        by: bob.id,
+        at: NOW + 2,
+    })
+    .await
+    .unwrap();
     Filled {
         alert,
         hotline,
         incident,
+        inquiry,
     }
 }
 
@@ -414,6 +496,10 @@ async fn snapshot(s: &Store, f: &Filled) -> Snapshot {
             .topic_counts(f.hotline, 0, NonZeroU32::new(3600).unwrap())
             .await
             .unwrap(),
+        inquiries: s.relatives().inquiries(f.incident).await.unwrap(),
+        lists: s.relatives().lists(f.incident).await.unwrap(),
+        entries: s.relatives().list_entries(f.incident).await.unwrap(),
+        decisions: s.relatives().decisions(f.inquiry).await.unwrap(),
     }
 }
 
@@ -442,6 +528,8 @@ async fn a_sqlite_store_reads_back_the_same_on_postgresql_and_goes_on() {
     assert_eq!(copied("citizen_contacts"), 3);
     assert_eq!(copied("verification_secrets"), 3);
     assert_eq!(copied("deliveries"), 3);
+    assert_eq!(copied("list_entries"), 2);
+    assert_eq!(copied("inquiry_matches"), 1);
     // Parents before children.
     let at = |t: &str| report.tables.iter().position(|(n, _)| n == t).unwrap();
     assert!(at("accounts") < at("incidents") && at("incidents") < at("alerts"));
