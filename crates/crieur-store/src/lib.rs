@@ -13,9 +13,13 @@ mod citizens;
 mod deliveries;
 mod error;
 mod hotline;
+mod postgres;
 mod relatives;
+mod rows;
+mod rules;
 mod sessions;
 mod sqlite;
+pub mod transfer;
 
 pub use accounts::{Account, AccountStore, FailureState, NewAccount};
 pub use addresses::{AddressRegistryStore, ImportOutcome, RegistrySource};
@@ -69,6 +73,36 @@ pub trait Backend:
     fn kind(&self) -> &'static str;
 }
 
+/// The URL with its password, if any, replaced by `***`: for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let redacted = match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let path = match path.split_once('?') {
+        Some((p, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{p}?{}", query.join("&"))
+        }
+        None => path.to_owned(),
+    };
+    format!("{scheme}://{redacted}{path}")
+}
+
 /// A handle on the chosen backend, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store(Arc<dyn Backend>);
@@ -77,7 +111,10 @@ impl Store {
     /// Opens the database named by `url`, creating it if needed, and brings its
     /// schema up to date.
     ///
-    /// `sqlite://path` (or `sqlite:path`) selects the embedded backend.
+    /// `sqlite://path` (or `sqlite:path`) selects the embedded backend;
+    /// `postgres://…` (or `postgresql://…`) the shared one, in the schema that a
+    /// `schema=NAME` parameter names (created if missing), else in the
+    /// connection's search_path.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         let scheme = url
             .split(':')
@@ -86,13 +123,9 @@ impl Store {
             .to_ascii_lowercase();
         match scheme.as_str() {
             "sqlite" => Ok(Store(Arc::new(sqlite::SqliteStore::open(url).await?))),
-            "postgres" | "postgresql" => Err(StoreError::Unsupported(
-                "PostgreSQL is not yet supported: this version stores data in SQLite only; \
-                 use a sqlite:// database URL"
-                    .into(),
-            )),
+            "postgres" | "postgresql" => Ok(Store(Arc::new(postgres::PgStore::open(url).await?))),
             _ => Err(StoreError::Unsupported(format!(
-                "unknown database URL scheme {scheme:?}: expected sqlite://FILE"
+                "unknown database URL scheme {scheme:?}: expected sqlite://FILE or postgres://…"
             ))),
         }
     }
@@ -147,5 +180,27 @@ impl Store {
 
     pub fn kind(&self) -> &'static str {
         self.0.kind()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_in_urls_are_hidden() {
+        assert_eq!(
+            redact_url("postgres://crieur:s3cret@db.example:5432/crieur?schema=x"),
+            "postgres://crieur:***@db.example:5432/crieur?schema=x"
+        );
+        assert_eq!(
+            redact_url("postgresql://db/crieur?user=crieur&password=s3cret&sslmode=require"),
+            "postgresql://db/crieur?user=crieur&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://crieur@127.0.0.1/test"),
+            "postgres://crieur@127.0.0.1/test"
+        );
+        assert_eq!(redact_url("sqlite://crieur.db"), "sqlite://crieur.db");
     }
 }

@@ -2,10 +2,26 @@
 //! the batch, a second take flags what is left as possibly duplicated, the
 //! start-up recovery of a coordinator leaves batches alone, and a batch given
 //! up fails what it has left (possibly sent) with a record for operators.
-//! Also: two stores on one SQLite file (two processes' writers) claim
-//! without overlapping.
+//! Also: two handles on one database (two processes: two SQLite writers on
+//! one file, or two PostgreSQL pools) claim without overlapping. Each story
+//! runs on both backends.
+
+#[macro_use]
+extern crate crieur_testkit;
 
 use crieur_store::{DeliveryOutcome, OutcomeKind, SingleMessage, Store, StoreError};
+use crieur_testkit::{Backend, TestDb};
+
+struct Fixture {
+    store: Store,
+    db: TestDb,
+}
+
+async fn fixture(backend: Backend) -> Option<Fixture> {
+    let db = crieur_testkit::database(backend)?;
+    let store = Store::open(&db.url).await.unwrap();
+    Some(Fixture { store, db })
+}
 
 fn codes(n: usize) -> Vec<SingleMessage> {
     (0..n)
@@ -17,21 +33,6 @@ fn codes(n: usize) -> Vec<SingleMessage> {
             body: format!("code {i}"),
         })
         .collect()
-}
-
-async fn open(dir: &std::path::Path) -> Store {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let url = match std::env::var("CRIEUR_TEST_DATABASE_URL") {
-        // A fresh schema each time (the PostgreSQL store's `schema` parameter).
-        Ok(url) => format!(
-            "{url}{}schema=batches_{}_{}",
-            if url.contains('?') { '&' } else { '?' },
-            std::process::id(),
-            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ),
-        Err(_) => format!("sqlite://{}", dir.join("b.db").display()),
-    };
-    Store::open(&url).await.unwrap()
 }
 
 fn sent(id: i64) -> DeliveryOutcome {
@@ -47,10 +48,9 @@ fn sent(id: i64) -> DeliveryOutcome {
     }
 }
 
-#[tokio::test]
-async fn a_batch_is_taken_flagged_on_redelivery_and_dead_lettered() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+story! {
+async fn a_batch_is_taken_flagged_on_redelivery_and_dead_lettered(f) {
+    let store = f.store.clone();
     store
         .deliveries()
         .enqueue_messages(codes(10))
@@ -131,11 +131,11 @@ async fn a_batch_is_taken_flagged_on_redelivery_and_dead_lettered() {
         Err(StoreError::NotFound)
     ));
 }
+}
 
-#[tokio::test]
-async fn an_embedded_claim_is_recovered_and_a_finished_batch_closed() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+story! {
+async fn an_embedded_claim_is_recovered_and_a_finished_batch_closed(f) {
+    let store = f.store.clone();
     store.deliveries().enqueue_messages(codes(4)).await.unwrap();
     let embedded = store
         .deliveries()
@@ -190,17 +190,13 @@ async fn an_embedded_claim_is_recovered_and_a_finished_batch_closed() {
     );
     assert!(store.batches().dead_letters().await.unwrap().is_empty());
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_writers_on_one_file_claim_without_overlap() {
-    if std::env::var("CRIEUR_TEST_DATABASE_URL").is_ok() {
-        eprintln!("SKIPPED: this one is about two SQLite writers on one file");
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    // Two stores: two writer threads and two pools, as two processes have.
-    let a = open(dir.path()).await;
-    let b = open(dir.path()).await;
+story! {
+async fn two_handles_on_one_database_claim_without_overlap(f) {
+    // Two stores: two writer threads and pools, as two processes have.
+    let a = f.store.clone();
+    let b = Store::open(&f.db.url).await.unwrap();
     a.deliveries().enqueue_messages(codes(2_000)).await.unwrap();
     let claim = |s: Store| async move {
         let mut ids = Vec::new();
@@ -224,4 +220,5 @@ async fn two_writers_on_one_file_claim_without_overlap() {
     );
     assert_eq!(x.len() + y.len(), 2_000);
     eprintln!("claimed {} and {} through two writers", x.len(), y.len());
+}
 }

@@ -7,9 +7,14 @@
 
 mod browser;
 mod cap;
+mod database;
 
 pub use browser::{Browser, axe_script, wcag_violations};
 pub use cap::CapSchema;
+pub use database::{
+    Backend, DEFAULT_POSTGRES_URL, TestDb, database, drop_postgres_schema, fresh_postgres_url,
+    postgres_url,
+};
 
 use std::path::{Path, PathBuf};
 
@@ -45,4 +50,36 @@ fn which(candidate: &str) -> Option<PathBuf> {
             .map(|dir| dir.join(candidate))
             .find(|full| full.is_file())
     })
+}
+
+/// Runs one test story against each backend, as `NAME::sqlite` and
+/// `NAME::postgres`. The test crate provides `fixture(Backend) -> Option<F>`
+/// (`None`: the backend is unreachable, and the PostgreSQL half is skipped).
+// `crate::fixture` is the calling test crate's, on purpose.
+#[allow(clippy::crate_in_macro_def)]
+#[macro_export]
+macro_rules! story {
+    ($(#[$m:meta])* async fn $name:ident($f:ident) $body:block) => {
+        $(#[$m])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let Some($f) = crate::fixture($crate::Backend::Sqlite).await else {
+                    unreachable!("SQLite is always there");
+                };
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($f) = crate::fixture($crate::Backend::Postgres).await else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
 }

@@ -438,16 +438,10 @@ impl std::fmt::Debug for DatabaseConfig {
     }
 }
 
-/// Hides the password of a `scheme://user:password@host` URL.
+/// Hides the password of a `scheme://user:password@host` URL (or its
+/// `password=` parameter).
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            let user = creds.split(':').next().unwrap_or("");
-            format!("{}://{user}:***@{}", &url[..s], &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
+    crieur_store::redact_url(url)
 }
 
 #[derive(Clone, Serialize, Deserialize, Debug, PartialEq)]

@@ -218,15 +218,22 @@ fn configuration_errors_name_the_key_or_file() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("web.listen"), "{}", stderr(&out));
 
+    // No server answers on port 1: the error says so without the password.
     let out = crieur(&[
         "--database-url",
-        "postgres://crieur:secret@127.0.0.1/crieur",
+        "postgres://crieur:secret@127.0.0.1:1/crieur",
         "migrate",
     ]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("PostgreSQL is not yet supported"), "{err}");
+    assert!(err.contains("database error"), "{err}");
     assert!(!err.contains("secret"), "the password leaked: {err}");
+    let out = crieur(&[
+        "--database-url",
+        "mysql://crieur@127.0.0.1/crieur",
+        "migrate",
+    ]);
+    assert!(stderr(&out).contains("expected sqlite://FILE or postgres://"));
 
     let out = crieur(&["--database-url", &db_in(&dir), "migrate"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -12,7 +12,11 @@ async fn health_metrics_and_openapi_are_served() {
     assert_eq!(r.status(), StatusCode::OK);
     let body: Value = r.json().await.expect("json");
     assert_eq!(body["status"], "ok");
-    assert_eq!(body["database"], "sqlite");
+    let backend = match crieur_testkit::Backend::from_env() {
+        crieur_testkit::Backend::Sqlite => "sqlite",
+        crieur_testkit::Backend::Postgres => "postgres",
+    };
+    assert_eq!(body["database"], backend);
 
     let r = app.get("/api/openapi.json").await;
     assert_eq!(r.status(), StatusCode::OK);

@@ -9,8 +9,8 @@
 //! - NATS stopped for ten seconds in the middle: dispatch pauses, resumes when
 //!   it is back, and every recipient gets exactly one SMS.
 //!
-//! The store is a SQLite file shared by the processes (WAL), or the database
-//! named by `CRIEUR_TEST_DATABASE_URL` (a fresh one per run). Without
+//! The store is a SQLite file shared by the processes (WAL), or with
+//! `CRIEUR_TEST_DATABASE=postgres` a PostgreSQL schema of its own. Without
 //! `nats-server` the tests are skipped, unless `CRIEUR_REQUIRE_PEERS=1`.
 
 use crieur_channels::smpp::loopback::LoopbackSmsc;
@@ -122,22 +122,6 @@ impl Drop for Nats {
             let _ = child.wait();
         }
     }
-}
-
-/// A fresh SQLite file in `dir`, or a fresh schema of the PostgreSQL
-/// database `CRIEUR_TEST_DATABASE_URL` names.
-fn database_url(dir: &Path) -> String {
-    match std::env::var("CRIEUR_TEST_DATABASE_URL") {
-        Ok(url) => fresh_schema(&url),
-        Err(_) => format!("sqlite://{}", dir.join("crieur.db").display()),
-    }
-}
-
-fn fresh_schema(url: &str) -> String {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}schema=queue_{}_{n}", std::process::id())
 }
 
 /// Releases an alert with one SMS per recipient, straight through the store.
@@ -325,7 +309,10 @@ async fn a_killed_worker_leaves_only_its_reported_window_to_be_sent_again() {
     let Some(nats) = Nats::start(dir.path()) else {
         return;
     };
-    let url = database_url(dir.path());
+    let Some(db) = crieur_testkit::database(crieur_testkit::Backend::from_env()) else {
+        return;
+    };
+    let url = db.url.clone();
     let store = Store::open(&url).await.unwrap();
     let alert = release(&store).await;
     let smsc = LoopbackSmsc::start("secret")
@@ -405,7 +392,10 @@ async fn dispatch_pauses_while_nats_is_down_and_resumes_without_loss() {
     let Some(mut nats) = Nats::start(dir.path()) else {
         return;
     };
-    let url = database_url(dir.path());
+    let Some(db) = crieur_testkit::database(crieur_testkit::Backend::from_env()) else {
+        return;
+    };
+    let url = db.url.clone();
     let store = Store::open(&url).await.unwrap();
     let alert = release(&store).await;
     let smsc = LoopbackSmsc::start("secret")

@@ -1,44 +1,7 @@
 use super::SqliteStore;
+use crate::rows::{ACCOUNT as COLUMNS, account, one_row};
 use crate::{Account, AccountStore, FailureState, NewAccount, StoreError};
 use rusqlite::{OptionalExtension, params};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
-
-const COLUMNS: &str = "id, username, display_name, role, territory, password_hash, totp_secret, \
-     totp_pending, totp_last_step, disabled, failed_attempts, locked_until, created_at";
-
-fn account(r: &SqliteRow) -> Result<Account, StoreError> {
-    let corrupt = |what: &str, e: &dyn std::fmt::Display| {
-        StoreError::Corrupt(format!("accounts.{what}: {e}"))
-    };
-    let role: String = r.try_get("role")?;
-    let territory: String = r.try_get("territory")?;
-    Ok(Account {
-        id: r.try_get("id")?,
-        username: r.try_get("username")?,
-        display_name: r.try_get("display_name")?,
-        role: role.parse().map_err(|e| corrupt("role", &e))?,
-        territory: territory.parse().map_err(|e| corrupt("territory", &e))?,
-        password_hash: r.try_get("password_hash")?,
-        totp_secret: r.try_get("totp_secret")?,
-        totp_pending: r.try_get("totp_pending")?,
-        totp_last_step: r
-            .try_get::<Option<i64>, _>("totp_last_step")?
-            .map(|s| s as u64),
-        disabled: r.try_get("disabled")?,
-        failed_attempts: r.try_get::<i64, _>("failed_attempts")? as u32,
-        locked_until: r.try_get("locked_until")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-fn one_row(changed: usize) -> Result<(), StoreError> {
-    if changed == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
-}
 
 impl SqliteStore {
     /// Sets one column of one account: `sql` takes the id as ?1, the value as ?2.
@@ -47,7 +10,7 @@ impl SqliteStore {
         V: rusqlite::ToSql + Send + 'static,
     {
         self.writer
-            .write(move |db| one_row(db.prepare_cached(sql)?.execute(params![id, value])?))
+            .write(move |db| one_row(db.prepare_cached(sql)?.execute(params![id, value])? as u64))
             .await
     }
 }
@@ -147,7 +110,7 @@ impl AccountStore for SqliteStore {
                         "UPDATE accounts SET totp_secret = ?2, totp_pending = NULL, totp_last_step = ?3
                          WHERE id = ?1 AND totp_pending = ?2",
                     )?
-                    .execute(params![id, secret, step as i64])?,
+                    .execute(params![id, secret, step as i64])? as u64,
                 )
             })
             .await
@@ -161,7 +124,7 @@ impl AccountStore for SqliteStore {
                         "UPDATE accounts SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL
                          WHERE id = ?1",
                     )?
-                    .execute([id])?,
+                    .execute([id])? as u64,
                 )
             })
             .await

@@ -1,13 +1,9 @@
 use super::SqliteStore;
+use crate::rows::{REGISTRY_ADDRESS, folded, registry_address, registry_source};
 use crate::{AddressRegistryStore, ImportOutcome, RegistrySource, StoreError};
 use crieur_domain::address::RegistryAddress;
 use crieur_domain::text::fold;
 use rusqlite::params;
-use sqlx::Row;
-
-fn folded(s: &Option<String>) -> Option<String> {
-    s.as_deref().map(fold).filter(|k| !k.is_empty())
-}
 
 #[async_trait::async_trait]
 impl AddressRegistryStore for SqliteStore {
@@ -75,35 +71,20 @@ impl AddressRegistryStore for SqliteStore {
         house_number: &str,
     ) -> Result<Option<RegistryAddress>, StoreError> {
         let key = fold(street);
-        let row = sqlx::query(
-            "SELECT street_nl, street_fr, street_de, house_number, box_number, postcode,
-                    municipality, lon, lat
+        let sql = format!(
+            "SELECT {REGISTRY_ADDRESS}
              FROM registry_addresses
              WHERE postcode = ?1 AND (key_nl = ?2 OR key_fr = ?2 OR key_de = ?2)
                AND house_number = ?3
-             ORDER BY box_number LIMIT 1",
-        )
-        .bind(postcode.trim())
-        .bind(&key)
-        .bind(house_number.trim())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(r) = row else { return Ok(None) };
-        let municipality: String = r.try_get("municipality")?;
-        let box_number: String = r.try_get("box_number")?;
-        Ok(Some(RegistryAddress {
-            street_nl: r.try_get("street_nl")?,
-            street_fr: r.try_get("street_fr")?,
-            street_de: r.try_get("street_de")?,
-            house_number: r.try_get("house_number")?,
-            box_number: Some(box_number).filter(|b| !b.is_empty()),
-            postcode: r.try_get("postcode")?,
-            municipality: municipality
-                .parse()
-                .map_err(|e| StoreError::Corrupt(format!("registry_addresses: {e}")))?,
-            lon: r.try_get("lon")?,
-            lat: r.try_get("lat")?,
-        }))
+             ORDER BY box_number LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(postcode.trim())
+            .bind(&key)
+            .bind(house_number.trim())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(registry_address).transpose()
     }
 
     async fn count_addresses(&self) -> Result<u64, StoreError> {
@@ -119,15 +100,6 @@ impl AddressRegistryStore for SqliteStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(RegistrySource {
-                    name: r.try_get("name")?,
-                    synthetic: r.try_get("synthetic")?,
-                    rows: r.try_get::<i64, _>("rows")? as u64,
-                    imported_at: r.try_get("imported_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(registry_source).collect()
     }
 }

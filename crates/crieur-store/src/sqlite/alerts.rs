@@ -1,71 +1,8 @@
 use super::SqliteStore;
-use crate::{AlertState, AlertStore, Incident, NewAlert, Release, StoreError, StoredAlert};
+use crate::rows::{ALERT, INCIDENT, alert, incident, moved};
+use crate::{AlertStore, Incident, NewAlert, Release, StoreError, StoredAlert};
 use crieur_domain::NisCode;
 use rusqlite::params;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
-
-const INCIDENT: &str = "id, title, territory, opened_by, opened_at, closed_at";
-const ALERT: &str = "id, incident_id, identifier, territory, status, msg_type, references_id, test_group, state, \
-     composition, area, fingerprint, author_id, created_at, submitted_at, decided_by, decided_at, \
-     decision_comment, released_by, released_at, sent, recipients";
-
-fn nis(s: String, table: &str) -> Result<NisCode, StoreError> {
-    s.parse()
-        .map_err(|e| StoreError::Corrupt(format!("{table}.territory: {e}")))
-}
-
-fn incident(r: &SqliteRow) -> Result<Incident, StoreError> {
-    Ok(Incident {
-        id: r.try_get("id")?,
-        title: r.try_get("title")?,
-        territory: nis(r.try_get("territory")?, "incidents")?,
-        opened_by: r.try_get("opened_by")?,
-        opened_at: r.try_get("opened_at")?,
-        closed_at: r.try_get("closed_at")?,
-    })
-}
-
-fn alert(r: &SqliteRow) -> Result<StoredAlert, StoreError> {
-    let state: String = r.try_get("state")?;
-    Ok(StoredAlert {
-        id: r.try_get("id")?,
-        incident_id: r.try_get("incident_id")?,
-        identifier: r.try_get("identifier")?,
-        territory: nis(r.try_get("territory")?, "alerts")?,
-        status: r.try_get("status")?,
-        msg_type: r.try_get("msg_type")?,
-        references_id: r.try_get("references_id")?,
-        test_group: r.try_get("test_group")?,
-        state: AlertState::parse(&state)
-            .ok_or_else(|| StoreError::Corrupt(format!("alerts.state: {state:?}")))?,
-        composition: r.try_get("composition")?,
-        area: r.try_get("area")?,
-        fingerprint: r.try_get("fingerprint")?,
-        author_id: r.try_get("author_id")?,
-        created_at: r.try_get("created_at")?,
-        submitted_at: r.try_get("submitted_at")?,
-        decided_by: r.try_get("decided_by")?,
-        decided_at: r.try_get("decided_at")?,
-        decision_comment: r.try_get("decision_comment")?,
-        released_by: r.try_get("released_by")?,
-        released_at: r.try_get("released_at")?,
-        sent: r.try_get("sent")?,
-        recipients: r.try_get("recipients")?,
-    })
-}
-
-/// A transition that changed no row: the alert is missing or not in the state
-/// the transition leaves.
-fn moved(changed: usize) -> Result<(), StoreError> {
-    if changed == 0 {
-        Err(StoreError::Conflict(
-            "the alert is not in a state that allows this".into(),
-        ))
-    } else {
-        Ok(())
-    }
-}
 
 impl SqliteStore {
     async fn alerts_where(
@@ -223,7 +160,7 @@ impl AlertStore for SqliteStore {
                              test_group = ?6, state = 'draft', submitted_at = NULL
                          WHERE id = ?1 AND state IN ('draft', 'rejected')",
                     )?
-                    .execute(params![id, composition, area, fingerprint, status, test_group])?,
+                    .execute(params![id, composition, area, fingerprint, status, test_group])? as u64,
                 )
             })
             .await
@@ -238,7 +175,7 @@ impl AlertStore for SqliteStore {
                              decided_by = NULL, decided_at = NULL, decision_comment = NULL
                          WHERE id = ?1 AND state = 'draft'",
                     )?
-                    .execute([id])?,
+                    .execute([id])? as u64,
                 )
             })
             .await
@@ -254,7 +191,7 @@ impl AlertStore for SqliteStore {
                              decided_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), decision_comment = ?3
                          WHERE id = ?1 AND state = 'pending'",
                     )?
-                    .execute(params![id, by, comment])?,
+                    .execute(params![id, by, comment])? as u64,
                 )
             })
             .await
@@ -296,7 +233,7 @@ impl AlertStore for SqliteStore {
                         decided_by,
                         comment,
                         fingerprint
-                    ])?,
+                    ])? as u64,
                 );
                 released?;
                 // The plan is stored with the release: nothing leaves before it.

@@ -1,28 +1,8 @@
 use super::SqliteStore;
+use crate::rows::{AUDIT as COLUMNS, audit_entry as entry};
 use crate::{AuditStore, StoreError};
 use crieur_domain::audit::{AuditEntry, AuditRecord, GENESIS};
 use rusqlite::{OptionalExtension, params};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
-
-const COLUMNS: &str =
-    "seq, at, actor, action, outcome, territory, target, detail, address, prev_hash, hash";
-
-fn entry(r: &SqliteRow) -> Result<AuditEntry, StoreError> {
-    Ok(AuditEntry {
-        seq: r.try_get("seq")?,
-        at: r.try_get("at")?,
-        actor: r.try_get("actor")?,
-        action: r.try_get("action")?,
-        outcome: r.try_get("outcome")?,
-        territory: r.try_get("territory")?,
-        target: r.try_get("target")?,
-        detail: r.try_get("detail")?,
-        address: r.try_get("address")?,
-        prev_hash: r.try_get("prev_hash")?,
-        hash: r.try_get("hash")?,
-    })
-}
 
 #[async_trait::async_trait]
 impl AuditStore for SqliteStore {

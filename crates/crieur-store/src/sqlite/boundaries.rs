@@ -1,7 +1,7 @@
 use super::SqliteStore;
+use crate::rows::boundary;
 use crate::{BoundaryStore, StoreError, StoredBoundary};
 use rusqlite::params;
-use sqlx::Row;
 
 #[async_trait::async_trait]
 impl BoundaryStore for SqliteStore {
@@ -27,17 +27,6 @@ impl BoundaryStore for SqliteStore {
             sqlx::query("SELECT nis, geometry, source FROM territory_boundaries ORDER BY nis")
                 .fetch_all(&self.pool)
                 .await?;
-        rows.into_iter()
-            .map(|r| {
-                let nis: String = r.try_get("nis")?;
-                Ok(StoredBoundary {
-                    nis: nis
-                        .parse()
-                        .map_err(|e| StoreError::Corrupt(format!("territory_boundaries: {e}")))?,
-                    geometry_geojson: r.try_get("geometry")?,
-                    source: r.try_get("source")?,
-                })
-            })
-            .collect()
+        rows.iter().map(boundary).collect()
     }
 }

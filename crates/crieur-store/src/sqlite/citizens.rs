@@ -1,41 +1,10 @@
 use super::SqliteStore;
-use crate::{
-    Citizen, CitizenStore, NewCitizen, SecretCheck, StoreError, StoredAddress, StoredContact,
-};
+use crate::rows::{ADDRESS, CITIZEN, CONTACT, address, citizen, contact, registration_count};
+use crate::rules::judge_secret;
+use crate::{Citizen, CitizenStore, NewCitizen, SecretCheck, StoreError, StoredContact};
 use crieur_domain::NisCode;
 use rusqlite::{OptionalExtension, params};
 use sqlx::Row;
-
-fn nis(s: String, table: &str) -> Result<NisCode, StoreError> {
-    s.parse()
-        .map_err(|e| StoreError::Corrupt(format!("{table}: {e}")))
-}
-
-fn contact(k: &sqlx::sqlite::SqliteRow) -> Result<StoredContact, StoreError> {
-    Ok(StoredContact {
-        id: k.try_get("id")?,
-        kind: k.try_get("kind")?,
-        value: k.try_get("value")?,
-        line: k.try_get("line")?,
-        sms: k.try_get("sms")?,
-        voice: k.try_get("voice")?,
-        verified_at: k.try_get("verified_at")?,
-        verified_by: k.try_get("verified_by")?,
-    })
-}
-
-fn address(a: &sqlx::sqlite::SqliteRow) -> Result<StoredAddress, StoreError> {
-    Ok(StoredAddress {
-        label: a.try_get("label")?,
-        street: a.try_get("street")?,
-        house_number: a.try_get("house_number")?,
-        postcode: a.try_get("postcode")?,
-        municipality: nis(a.try_get("municipality")?, "citizen_addresses")?,
-        lon: a.try_get("lon")?,
-        lat: a.try_get("lat")?,
-        placed: a.try_get("placed")?,
-    })
-}
 
 #[async_trait::async_trait]
 impl CitizenStore for SqliteStore {
@@ -104,47 +73,35 @@ impl CitizenStore for SqliteStore {
     }
 
     async fn citizen(&self, id: i64) -> Result<Option<Citizen>, StoreError> {
-        let Some(r) = sqlx::query(
-            "SELECT id, language, general_interest, consent_version, consent_at, source, created_at
-             FROM citizens WHERE id = ?1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
+        let sql = format!("SELECT {CITIZEN} FROM citizens WHERE id = ?1");
+        let Some(r) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
         else {
             return Ok(None);
         };
-        let contacts = sqlx::query(
-            "SELECT id, kind, value, line, sms, voice, verified_at, verified_by
-             FROM citizen_contacts WHERE citizen_id = ?1 ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|k| contact(&k))
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        let addresses = sqlx::query(
-            "SELECT label, street, house_number, postcode, municipality, lon, lat, placed
-             FROM citizen_addresses WHERE citizen_id = ?1 ORDER BY position",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|a| address(&a))
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Some(Citizen {
-            id: r.try_get("id")?,
-            language: r.try_get("language")?,
-            general_interest: r.try_get("general_interest")?,
-            consent_version: r.try_get("consent_version")?,
-            consent_at: r.try_get("consent_at")?,
-            source: r.try_get("source")?,
-            created_at: r.try_get("created_at")?,
-            contacts,
-            addresses,
-        }))
+        let mut c = citizen(&r)?;
+        let sql =
+            format!("SELECT {CONTACT} FROM citizen_contacts WHERE citizen_id = ?1 ORDER BY id");
+        c.contacts = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(contact)
+            .collect::<Result<_, _>>()?;
+        let sql = format!(
+            "SELECT {ADDRESS} FROM citizen_addresses WHERE citizen_id = ?1 ORDER BY position"
+        );
+        c.addresses = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(address)
+            .collect::<Result<_, _>>()?;
+        Ok(Some(c))
     }
 
     async fn citizen_by_verified_contact(
@@ -207,29 +164,30 @@ impl CitizenStore for SqliteStore {
                 else {
                     return Ok(SecretCheck::NonePending);
                 };
+                let verdict =
+                    judge_secret(&stored, expires_at, attempts, now, max_attempts, &secret_digest);
                 let mut forget =
                     db.prepare_cached("DELETE FROM verification_secrets WHERE contact_id = ?1")?;
-                if expires_at < now || attempts >= max_attempts {
-                    forget.execute([contact_id])?;
-                    return Ok(SecretCheck::Expired);
+                match verdict {
+                    SecretCheck::Verified => {
+                        db.prepare_cached(
+                            "UPDATE citizen_contacts SET verified_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), verified_by = ?2
+                             WHERE id = ?1",
+                        )?
+                        .execute(params![contact_id, verified_by])?;
+                        forget.execute([contact_id])?;
+                    }
+                    SecretCheck::Wrong { .. } => {
+                        db.prepare_cached(
+                            "UPDATE verification_secrets SET attempts = attempts + 1 WHERE contact_id = ?1",
+                        )?
+                        .execute([contact_id])?;
+                    }
+                    SecretCheck::Expired | SecretCheck::NonePending => {
+                        forget.execute([contact_id])?;
+                    }
                 }
-                if crieur_domain::credentials::same_secret(&stored, &secret_digest) {
-                    db.prepare_cached(
-                        "UPDATE citizen_contacts SET verified_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), verified_by = ?2
-                         WHERE id = ?1",
-                    )?
-                    .execute(params![contact_id, verified_by])?;
-                    forget.execute([contact_id])?;
-                    Ok(SecretCheck::Verified)
-                } else {
-                    db.prepare_cached(
-                        "UPDATE verification_secrets SET attempts = attempts + 1 WHERE contact_id = ?1",
-                    )?
-                    .execute([contact_id])?;
-                    Ok(SecretCheck::Wrong {
-                        attempts_left: max_attempts.saturating_sub(attempts + 1),
-                    })
-                }
+                Ok(verdict)
             })
             .await
     }
@@ -374,27 +332,13 @@ impl CitizenStore for SqliteStore {
     }
 
     async fn all_citizens(&self) -> Result<Vec<Citizen>, StoreError> {
-        let mut citizens: Vec<Citizen> = sqlx::query(
-            "SELECT id, language, general_interest, consent_version, consent_at, source, created_at
-             FROM citizens ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|r| {
-            Ok(Citizen {
-                id: r.try_get("id")?,
-                language: r.try_get("language")?,
-                general_interest: r.try_get("general_interest")?,
-                consent_version: r.try_get("consent_version")?,
-                consent_at: r.try_get("consent_at")?,
-                source: r.try_get("source")?,
-                created_at: r.try_get("created_at")?,
-                contacts: Vec::new(),
-                addresses: Vec::new(),
-            })
-        })
-        .collect::<Result<_, StoreError>>()?;
+        let sql = format!("SELECT {CITIZEN} FROM citizens ORDER BY id");
+        let mut citizens: Vec<Citizen> = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(citizen)
+            .collect::<Result<_, StoreError>>()?;
         let position: std::collections::HashMap<i64, usize> = citizens
             .iter()
             .enumerate()
@@ -431,14 +375,8 @@ impl CitizenStore for SqliteStore {
         sqlx::query("SELECT municipality, registered, deleted FROM registration_counts ORDER BY municipality")
             .fetch_all(&self.pool)
             .await?
-            .into_iter()
-            .map(|r| {
-                Ok((
-                    nis(r.try_get("municipality")?, "registration_counts")?,
-                    r.try_get::<i64, _>("registered")? as u64,
-                    r.try_get::<i64, _>("deleted")? as u64,
-                ))
-            })
+            .iter()
+            .map(registration_count)
             .collect()
     }
 }

@@ -1,10 +1,10 @@
 use super::SqliteStore;
+use crate::rows::{DELIVERY_LINE, delivery_counts, delivery_line};
 use crate::{
     ClaimedDelivery, DeliveryCounts, DeliveryLine, DeliveryOutcome, DeliveryStore, OutcomeKind,
-    Priority, ReceiptRecord, SingleMessage, StoreError, state_name,
+    Priority, ReceiptRecord, SingleMessage, StoreError,
 };
 use rusqlite::{Connection, params};
-use sqlx::Row;
 
 /// Claims and returns the rows selected by `ids_sql` (which binds ?1 channel,
 /// ?2 limit, ?3 now) into `batch` (none for the embedded engine), without
@@ -334,7 +334,7 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn delivery_counts(&self, alert_id: i64) -> Result<Vec<DeliveryCounts>, StoreError> {
-        sqlx::query(
+        let rows = sqlx::query(
             "SELECT channel, provider, state, count(*) AS n, sum(possible_dup) AS dups,
                     coalesce(sum(reach), 0) AS reach
              FROM deliveries WHERE alert_id = ?1
@@ -342,69 +342,18 @@ impl DeliveryStore for SqliteStore {
         )
         .bind(alert_id)
         .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .try_fold(Vec::<DeliveryCounts>::new(), |mut all, r| {
-            let channel: String = r.try_get("channel")?;
-            let provider: Option<String> = r.try_get("provider")?;
-            let state: i64 = r.try_get("state")?;
-            let n = r.try_get::<i64, _>("n")? as u64;
-            let at = match all
-                .iter()
-                .position(|c| c.channel == channel && c.provider == provider)
-            {
-                Some(at) => at,
-                None => {
-                    all.push(DeliveryCounts {
-                        channel,
-                        provider,
-                        ..DeliveryCounts::default()
-                    });
-                    all.len() - 1
-                }
-            };
-            let c = &mut all[at];
-            c.possible_duplicates += r.try_get::<i64, _>("dups")? as u64;
-            c.reach += r.try_get::<i64, _>("reach")? as u64;
-            *match state {
-                0 => &mut c.queued,
-                1 => &mut c.sending,
-                2 => &mut c.sent,
-                3 => &mut c.delivered,
-                4 => &mut c.failed,
-                5 => &mut c.retrying,
-                6 => &mut c.cancelled,
-                7 => &mut c.confirmed,
-                other => return Err(StoreError::Corrupt(format!("deliveries.state: {other}"))),
-            } += n;
-            Ok(all)
-        })
+        .await?;
+        delivery_counts(rows)
     }
 
     async fn delivery_report(&self, alert_id: i64) -> Result<Vec<DeliveryLine>, StoreError> {
-        sqlx::query(
-            "SELECT channel, language, address, state, attempts, provider, reach, possible_dup, error
-             FROM deliveries WHERE alert_id = ?1 ORDER BY id",
-        )
-        .bind(alert_id)
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|r| {
-            let state: i64 = r.try_get("state")?;
-            Ok(DeliveryLine {
-                channel: r.try_get("channel")?,
-                language: r.try_get("language")?,
-                address: r.try_get("address")?,
-                state: state_name(state)
-                    .ok_or_else(|| StoreError::Corrupt(format!("deliveries.state: {state}")))?,
-                attempts: r.try_get::<i64, _>("attempts")? as u32,
-                provider: r.try_get("provider")?,
-                reach: r.try_get::<Option<i64>, _>("reach")?.map(|n| n as u64),
-                possible_duplicate: r.try_get::<i64, _>("possible_dup")? != 0,
-                error: r.try_get("error")?,
-            })
-        })
-        .collect()
+        let sql = format!("SELECT {DELIVERY_LINE} FROM deliveries WHERE alert_id = ?1 ORDER BY id");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(alert_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(delivery_line)
+            .collect()
     }
 }

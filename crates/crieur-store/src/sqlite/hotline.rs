@@ -4,20 +4,19 @@
 
 mod answers;
 mod callbacks;
-pub(super) mod rows;
 
 use super::SqliteStore;
+use crate::rows::hotline::{
+    CALL, CALLOUT, HOTLINE, QUEUE_LOG, call, callout, hotline, queue_entry, to_json, topic_count,
+};
+use crate::rules::{activation_free, incident_open};
 use crate::{
     AnswerVersion, Call, CallForm, CallRecord, Callback, Callout, CalloutResponse, Hotline,
     HotlineLine, HotlineStore, NewAnswerVersion, NewCallback, NewCallout, NewHotline,
     NewQueueLogEntry, QueueLogEntry, StoreError, TopicCount, Worry,
 };
 use crieur_domain::{Language, NisCode};
-use rows::{
-    CALL, CALLOUT, HOTLINE, QUEUE_LOG, call, callout, hotline, parsed_opt, queue_entry, to_json,
-};
 use rusqlite::{Connection, OptionalExtension, params};
-use sqlx::Row;
 use std::num::NonZeroU32;
 
 /// A write the schema refused: a broken uniqueness rule is a conflict, a
@@ -77,13 +76,7 @@ impl HotlineStore for SqliteStore {
                     .prepare_cached("SELECT closed_at FROM incidents WHERE id = ?1")?
                     .query_row([h.incident_id], |r| r.get(0))
                     .optional()?;
-                match closed {
-                    None => return Err(StoreError::NotFound),
-                    Some(Some(_)) => {
-                        return Err(StoreError::Conflict("the incident is closed".into()));
-                    }
-                    Some(None) => {}
-                }
+                incident_open(closed)?;
                 // Checked first for a clear message; the unique indexes hold anyway.
                 let number_taken: Option<bool> = db
                     .prepare_cached(
@@ -93,20 +86,7 @@ impl HotlineStore for SqliteStore {
                     )?
                     .query_row(params![h.incident_id, h.number], |r| r.get(0))
                     .optional()?;
-                match number_taken {
-                    Some(true) => {
-                        return Err(StoreError::Conflict(format!(
-                            "the number {} already serves an active hotline",
-                            h.number
-                        )));
-                    }
-                    Some(false) => {
-                        return Err(StoreError::Conflict(
-                            "the incident already has an active hotline".into(),
-                        ));
-                    }
-                    None => {}
-                }
+                activation_free(number_taken, &h.number)?;
                 db.prepare_cached(
                     "INSERT INTO hotlines (incident_id, number, languages, config, staffing_target,
                          activated_by, activated_at)
@@ -552,19 +532,7 @@ impl HotlineStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| {
-            Ok(TopicCount {
-                topic: r.try_get("topic")?,
-                municipality: parsed_opt(
-                    r,
-                    "hotline_calls",
-                    "municipality",
-                    str::parse::<NisCode>,
-                )?,
-                bucket_start: r.try_get("bucket_start")?,
-                count: r.try_get::<i64, _>("n")? as u64,
-            })
-        })
+        .map(topic_count)
         .collect()
     }
 }

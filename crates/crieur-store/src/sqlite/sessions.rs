@@ -1,7 +1,7 @@
 use super::SqliteStore;
-use crate::{Session, SessionStore, Stage, StoreError};
+use crate::rows::{SESSION, session};
+use crate::{Session, SessionStore, StoreError};
 use rusqlite::params;
-use sqlx::Row;
 
 #[async_trait::async_trait]
 impl SessionStore for SqliteStore {
@@ -29,26 +29,12 @@ impl SessionStore for SqliteStore {
     }
 
     async fn session(&self, token_digest: &str) -> Result<Option<Session>, StoreError> {
-        let row = sqlx::query(
-            "SELECT token_digest, account_id, citizen_id, stage, csrf_token, created_at, last_seen_at, address
-             FROM sessions WHERE token_digest = ?1",
-        )
-        .bind(token_digest)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(r) = row else { return Ok(None) };
-        let stage: String = r.try_get("stage")?;
-        Ok(Some(Session {
-            token_digest: r.try_get("token_digest")?,
-            account_id: r.try_get("account_id")?,
-            citizen_id: r.try_get("citizen_id")?,
-            stage: Stage::parse(&stage)
-                .ok_or_else(|| StoreError::Corrupt(format!("sessions.stage: {stage:?}")))?,
-            csrf_token: r.try_get("csrf_token")?,
-            created_at: r.try_get("created_at")?,
-            last_seen_at: r.try_get("last_seen_at")?,
-            address: r.try_get("address")?,
-        }))
+        let sql = format!("SELECT {SESSION} FROM sessions WHERE token_digest = ?1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(token_digest)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(session).transpose()
     }
 
     async fn touch_session(&self, token_digest: &str, now: i64) -> Result<(), StoreError> {

@@ -1,6 +1,10 @@
-//! The hotline's storage on a fresh SQLite database per test: the one-active
-//! rules, call-outs, calls and their forms, the queue log, approved answers,
-//! callbacks and topic trends, and that no hotline reaches another's rows.
+//! The hotline's storage on a fresh database per test, each story run on
+//! SQLite and on PostgreSQL: the one-active rules, call-outs, calls and their
+//! forms, the queue log, approved answers, callbacks and topic trends, and that
+//! no hotline reaches another's rows.
+
+#[macro_use]
+extern crate crieur_testkit;
 
 mod activation;
 mod answers;
@@ -24,23 +28,23 @@ pub struct Fixture {
     pub bob: i64,
     /// An open incident.
     pub incident: i64,
-    _dir: tempfile::TempDir,
+    _db: crieur_testkit::TestDb,
 }
 
-pub async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("h.db").display());
-    let store = Store::open(&url).await.unwrap();
+/// `None` when the backend is not reachable (the test is then skipped).
+pub async fn fixture(backend: crieur_testkit::Backend) -> Option<Fixture> {
+    let db = crieur_testkit::database(backend)?;
+    let store = Store::open(&db.url).await.unwrap();
     let alice = account(&store, "alice").await;
     let bob = account(&store, "bob").await;
     let incident = incident(&store, alice).await;
-    Fixture {
+    Some(Fixture {
         store,
         alice,
         bob,
         incident,
-        _dir: dir,
-    }
+        _db: db,
+    })
 }
 
 async fn account(store: &Store, username: &str) -> i64 {

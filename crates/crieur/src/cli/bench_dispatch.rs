@@ -1,5 +1,6 @@
 //! `crieur bench dispatch`: the dispatch engine end to end on the embedded
-//! store, as in production: an alert's plan stored in a SQLite file, then
+//! store, as in production: an alert's plan stored in a SQLite file (or the
+//! empty store `--store` names, e.g. a PostgreSQL schema), then
 //! sent through the SMPP client to a loopback SMSC (smpp34's engine) and
 //! through the SMTP client to Postfix's `smtp-sink`, beside Postfix's own load
 //! generator `smtp-source` against the same sink. Prints messages per second,
@@ -177,14 +178,25 @@ pub(super) struct DispatchBench {
     pub workers: Vec<usize>,
     /// The store shared with the workers (a fresh SQLite file when `None`).
     pub queue_database: Option<String>,
+    /// An empty store for the embedded engine (a fresh SQLite file when `None`).
+    pub store: Option<String>,
 }
 
 pub(super) async fn dispatch(bench: &DispatchBench) -> anyhow::Result<()> {
     let (sms, emails, receipts) = (bench.sms, bench.emails, bench.receipts);
+    let store = bench.store.as_deref();
     let mut columns: Vec<(String, (Duration, Duration, Duration))> = Vec::new();
     let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let url = match store {
+        Some(url) => url.to_owned(),
+        None => format!("sqlite://{}", dir.path().join("bench.db").display()),
+    };
     let store = Store::open(&url).await?;
+    println!(
+        "store: {} ({})",
+        crieur_store::redact_url(&url),
+        store.kind()
+    );
     let account = store
         .accounts()
         .create_account(&NewAccount {

@@ -1,5 +1,6 @@
-//! The command line: `crieur demo | serve | worker | migrate | territories … | addresses … |
-//! accounts … | audit … | citizens … | cap … | population … | staffing | bench …`.
+//! The command line: `crieur demo | serve | worker | dead-letters | migrate | migrate-store |
+//! territories … | addresses … | accounts … | audit … | citizens … | cap … | population … |
+//! staffing | bench …`.
 
 pub(crate) mod accounts;
 pub(crate) mod addresses;
@@ -12,6 +13,7 @@ mod bench_queue;
 mod bench_voice;
 mod cap;
 mod citizens;
+mod migrate_store;
 mod population;
 mod staffing;
 mod territories;
@@ -69,6 +71,9 @@ enum Command {
     DeadLetters,
     /// Create or update the database schema, then exit.
     Migrate,
+    /// Copy a whole SQLite store into PostgreSQL (ids kept, counts and audit
+    /// chain verified), e.g. to move an installation to the scale-out set-up.
+    MigrateStore(migrate_store::MigrateStoreArgs),
     /// Belgian territorial units: list, show, locate, import official boundaries.
     #[command(subcommand)]
     Territories(territories::TerritoriesCommand),
@@ -123,6 +128,10 @@ enum BenchCommand {
         /// e.g. postgres://localhost/bench.
         #[arg(long)]
         queue_database_url: Option<String>,
+        /// An empty store to run in (e.g. postgres://…?schema=bench) instead
+        /// of a fresh SQLite file.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
     },
     /// The hotline: SIPp callers through the IVR into the queues (hold music,
     /// announcements), operators' phones answered by a SIPp callee.
@@ -243,6 +252,7 @@ impl Cli {
                 );
                 Ok(())
             }
+            Command::MigrateStore(args) => migrate_store::run(args).await,
             Command::Territories(cmd) => territories::run(cmd, &self.config(None)?).await,
             Command::Addresses(cmd) => addresses::run(cmd, &self.config(None)?).await,
             Command::Accounts(cmd) => accounts::run(cmd, &self.config(None)?).await,
@@ -260,6 +270,7 @@ impl Cli {
                 receipts,
                 workers,
                 queue_database_url,
+                store,
             }) => {
                 bench_dispatch::dispatch(&bench_dispatch::DispatchBench {
                     sms: *sms,
@@ -267,6 +278,7 @@ impl Cli {
                     receipts: *receipts,
                     workers: workers.clone(),
                     queue_database: queue_database_url.clone(),
+                    store: store.clone(),
                 })
                 .await
             }

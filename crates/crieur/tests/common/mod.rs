@@ -1,4 +1,6 @@
-//! Starts the real application on 127.0.0.1:0 with a fresh SQLite file per test.
+//! Starts the real application on 127.0.0.1:0 with a fresh database per test: a
+//! SQLite file, or with `CRIEUR_TEST_DATABASE=postgres` a PostgreSQL schema of
+//! its own (dropped with the `TestApp`).
 #![allow(dead_code)]
 
 use crieur::app::{App, Mode};
@@ -20,7 +22,11 @@ pub struct TestApp {
 
 pub fn config_in(dir: &std::path::Path) -> Config {
     let mut config = Config::default();
-    config.database.url = format!("sqlite://{}", dir.join("crieur.db").display());
+    config.database.url = match crieur_testkit::Backend::from_env() {
+        crieur_testkit::Backend::Sqlite => format!("sqlite://{}", dir.join("crieur.db").display()),
+        crieur_testkit::Backend::Postgres => crieur_testkit::fresh_postgres_url()
+            .expect("CRIEUR_TEST_DATABASE=postgres, but PostgreSQL is not reachable"),
+    };
     config
 }
 
@@ -105,6 +111,8 @@ impl TestApp {
     }
 
     /// Stops the server and waits for it to finish.
+    ///
+    /// (A PostgreSQL test schema is dropped when the `TestApp` is.)
     pub async fn stop(mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
@@ -444,4 +452,13 @@ pub async fn browser_sign_in(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("{username} not signed in");
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        crieur_testkit::drop_postgres_schema(&self.db_url);
+    }
 }

@@ -2,9 +2,10 @@
 //! from its start, so the next key or version read there is never taken twice.
 
 use super::refused;
-use super::rows::{ANSWER, answer, to_json};
+use crate::rows::hotline::{ANSWER, answer, to_json};
+use crate::rules::next_answer_version;
 use crate::sqlite::SqliteStore;
-use crate::{AnswerState, AnswerVersion, NewAnswerVersion, StoreError};
+use crate::{AnswerVersion, NewAnswerVersion, StoreError};
 use rusqlite::{OptionalExtension, params};
 
 /// Reads versions: `condition` binds ?1 and ?2 and may name the table `a`.
@@ -51,13 +52,7 @@ pub(super) async fn publish(
                         )?
                         .query_row(params![a.incident_id, key], |r| Ok((r.get(0)?, r.get(1)?)))
                         .optional()?;
-                    match latest {
-                        None => return Err(StoreError::NotFound),
-                        Some((_, state)) if state != AnswerState::Published.as_str() => {
-                            return Err(StoreError::Conflict("the answer was withdrawn".into()));
-                        }
-                        Some((version, _)) => (key, version + 1),
-                    }
+                    (key, next_answer_version(latest)?)
                 }
             };
             db.prepare_cached(

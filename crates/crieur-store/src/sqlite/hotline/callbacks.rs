@@ -2,7 +2,7 @@
 //! row only when that hotline owns it.
 
 use super::refused;
-use super::rows::{CALLBACK, callback};
+use crate::rows::hotline::{CALLBACK, callback};
 use crate::sqlite::SqliteStore;
 use crate::{Callback, NewCallback, StoreError};
 use rusqlite::{Connection, params};
