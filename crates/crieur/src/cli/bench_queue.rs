@@ -23,9 +23,16 @@ pub(super) async fn run(
         return Ok(None);
     };
     let dir = tempfile::tempdir()?;
+    // One store per run: a PostgreSQL URL naming a schema gets `_w<N>` after it.
     let url = database.map_or_else(
         || format!("sqlite://{}", dir.path().join("queue.db").display()),
-        str::to_owned,
+        |u| {
+            if u.contains("schema=") {
+                format!("{u}_w{workers}")
+            } else {
+                u.to_owned()
+            }
+        },
     );
     let store = Store::open(&url).await?;
     let account = store

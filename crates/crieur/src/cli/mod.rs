@@ -125,7 +125,8 @@ enum BenchCommand {
         #[arg(long, value_delimiter = ',')]
         workers: Vec<usize>,
         /// The store shared with the workers (default: a fresh SQLite file),
-        /// e.g. postgres://localhost/bench.
+        /// e.g. postgres://localhost/bench?schema=queue (one schema per run:
+        /// queue_w1, queue_w2).
         #[arg(long)]
         queue_database_url: Option<String>,
         /// An empty store to run in (e.g. postgres://…?schema=bench) instead
