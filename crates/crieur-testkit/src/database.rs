@@ -83,13 +83,25 @@ fn fresh_schema_name() -> String {
     )
 }
 
-/// Drops the test schema a URL from [`fresh_postgres_url`] names; does nothing
-/// for any other URL. Runs on a thread of its own, so it may be called from
-/// `Drop` inside a runtime.
+/// Drops the test schema a URL from [`fresh_postgres_url`] names, and waits
+/// for it; does nothing for any other URL. Runs on a thread of its own, so it
+/// may be called from `Drop` inside a runtime; gives up (the schema stays)
+/// rather than wait long for a lock.
 pub fn drop_postgres_schema(url: &str) {
-    let Some((base, query)) = url.split_once('?') else {
-        return;
-    };
+    if let Some(dropping) = start_dropping(url) {
+        let _ = dropping.join();
+    }
+}
+
+/// Drops the schema in the background: for a test whose runtime still runs
+/// the application holding it (waiting would block the very tasks that must
+/// let go of their locks). The schema may stay if the test process ends first.
+pub fn drop_postgres_schema_later(url: &str) {
+    start_dropping(url);
+}
+
+fn start_dropping(url: &str) -> Option<std::thread::JoinHandle<()>> {
+    let (base, query) = url.split_once('?')?;
     let mut rest = Vec::new();
     let mut schema = None;
     for pair in query.split('&') {
@@ -98,20 +110,27 @@ pub fn drop_postgres_schema(url: &str) {
             _ => rest.push(pair),
         }
     }
-    let Some(name) = schema else { return };
+    let name = schema?;
     let base = if rest.is_empty() {
         base.to_owned()
     } else {
         format!("{base}?{}", rest.join("&"))
     };
-    let dropped = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
+    Some(std::thread::spawn(move || {
+        let rt = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| e.to_string())?;
+        {
+            Ok(rt) => rt,
+            Err(e) => return eprintln!("could not drop the test schema {name}: {e}"),
+        };
         rt.block_on(async {
             use sqlx::Connection;
             let mut conn = sqlx::PgConnection::connect(&base)
+                .await
+                .map_err(|e| e.to_string())?;
+            sqlx::query("SET lock_timeout = '20s'")
+                .execute(&mut conn)
                 .await
                 .map_err(|e| e.to_string())?;
             sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -122,11 +141,8 @@ pub fn drop_postgres_schema(url: &str) {
             .map_err(|e| e.to_string())?;
             Ok::<_, String>(())
         })
-    })
-    .join();
-    if let Ok(Err(e)) = dropped {
-        eprintln!("could not drop a test schema: {e}");
-    }
+        .unwrap_or_else(|e| eprintln!("could not drop the test schema {name}: {e}"));
+    }))
 }
 
 impl Drop for TestDb {

@@ -12,8 +12,8 @@ mod database;
 pub use browser::{Browser, axe_script, wcag_violations};
 pub use cap::CapSchema;
 pub use database::{
-    Backend, DEFAULT_POSTGRES_URL, TestDb, database, drop_postgres_schema, fresh_postgres_url,
-    postgres_url,
+    Backend, DEFAULT_POSTGRES_URL, TestDb, database, drop_postgres_schema,
+    drop_postgres_schema_later, fresh_postgres_url, postgres_url,
 };
 
 use std::path::{Path, PathBuf};

@@ -459,6 +459,6 @@ impl Drop for TestApp {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
-        crieur_testkit::drop_postgres_schema(&self.db_url);
+        crieur_testkit::drop_postgres_schema_later(&self.db_url);
     }
 }
