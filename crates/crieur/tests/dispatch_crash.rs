@@ -4,86 +4,13 @@
 //! recipient ends with exactly one SMS, except those the report counts as
 //! possibly duplicated (claimed but not recorded when it died).
 
+mod common;
+
 use crieur_channels::smpp::loopback::LoopbackSmsc;
-use crieur_store::{
-    AlertState, DeliveryCounts, NewAccount, NewAlert, PlannedDelivery, PlannedText, Priority,
-    Release, Store,
-};
+use crieur_store::{DeliveryCounts, Store};
 use std::time::{Duration, Instant};
 
 const RECIPIENTS: usize = 100_000;
-
-fn number(i: usize) -> String {
-    format!("+3247{i:07}")
-}
-
-/// Releases an alert with one SMS per recipient, straight through the store.
-async fn release(store: &Store) -> i64 {
-    let mayor = store
-        .accounts()
-        .create_account(&NewAccount {
-            username: "mayor".into(),
-            display_name: "Mayor".into(),
-            role: crieur_domain::access::Role::Mayor,
-            territory: "62063".parse().unwrap(),
-            password_hash: "not used".into(),
-            totp_secret: None,
-        })
-        .await
-        .unwrap()
-        .id;
-    let alerts = store.alerts();
-    let incident = alerts
-        .open_incident("Seveso", "62063".parse().unwrap(), mayor)
-        .await
-        .unwrap();
-    let id = alerts
-        .create_alert(&NewAlert {
-            incident_id: incident.id,
-            identifier: "crash-1".into(),
-            territory: "62063".parse().unwrap(),
-            status: "Exercise".into(),
-            msg_type: "Alert".into(),
-            references_id: None,
-            test_group: false,
-            composition: "{}".into(),
-            area: "[]".into(),
-            fingerprint: "f".into(),
-            author_id: mayor,
-        })
-        .await
-        .unwrap();
-    alerts
-        .release_alert(
-            id,
-            &Release {
-                fingerprint: "f".into(),
-                from: AlertState::Draft,
-                approver: None,
-                by: mayor,
-                now: 0,
-                sent: "2026-11-29T10:00:00+00:00".into(),
-                recipients: "{}".into(),
-                texts: vec![PlannedText {
-                    channel: "sms".into(),
-                    language: "fr".into(),
-                    subject: String::new(),
-                    body: "EXERCICE - Nuage toxique: fermez portes et fenêtres.".into(),
-                }],
-                deliveries: (0..RECIPIENTS)
-                    .map(|i| PlannedDelivery {
-                        channel: "sms".into(),
-                        language: "fr".into(),
-                        address: number(i),
-                    })
-                    .collect(),
-                priority: Priority::Practice,
-            },
-        )
-        .await
-        .unwrap();
-    id
-}
 
 fn serve(config: &std::path::Path) -> tokio::process::Child {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -126,7 +53,7 @@ async fn a_killed_server_resumes_without_losing_or_silently_repeating_a_message(
     let db = dir.path().join("crieur.db");
     let url = format!("sqlite://{}", db.display());
     let store = Store::open(&url).await.unwrap();
-    let alert = release(&store).await;
+    let alert = common::release_sms_alert(&store, "crash-1", RECIPIENTS).await;
 
     let smsc = LoopbackSmsc::start("secret")
         .await

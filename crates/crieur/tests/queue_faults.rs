@@ -13,11 +13,10 @@
 //! `CRIEUR_TEST_DATABASE=postgres` a PostgreSQL schema of its own. Without
 //! `nats-server` the tests are skipped, unless `CRIEUR_REQUIRE_PEERS=1`.
 
+mod common;
+
 use crieur_channels::smpp::loopback::LoopbackSmsc;
-use crieur_store::{
-    AlertState, DeliveryCounts, NewAccount, NewAlert, PlannedDelivery, PlannedText, Priority,
-    Release, Store,
-};
+use crieur_store::{DeliveryCounts, Store};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,10 +24,6 @@ use std::time::{Duration, Instant};
 const RECIPIENTS: usize = 30_000;
 const BATCH: u32 = 256;
 const OUTSTANDING: u32 = 16;
-
-fn number(i: usize) -> String {
-    format!("+3247{i:07}")
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -122,74 +117,6 @@ impl Drop for Nats {
             let _ = child.wait();
         }
     }
-}
-
-/// Releases an alert with one SMS per recipient, straight through the store.
-async fn release(store: &Store) -> i64 {
-    let mayor = store
-        .accounts()
-        .create_account(&NewAccount {
-            username: "mayor".into(),
-            display_name: "Mayor".into(),
-            role: crieur_domain::access::Role::Mayor,
-            territory: "62063".parse().unwrap(),
-            password_hash: "not used".into(),
-            totp_secret: None,
-        })
-        .await
-        .unwrap()
-        .id;
-    let alerts = store.alerts();
-    let incident = alerts
-        .open_incident("Seveso", "62063".parse().unwrap(), mayor)
-        .await
-        .unwrap();
-    let id = alerts
-        .create_alert(&NewAlert {
-            incident_id: incident.id,
-            identifier: "queue-1".into(),
-            territory: "62063".parse().unwrap(),
-            status: "Exercise".into(),
-            msg_type: "Alert".into(),
-            references_id: None,
-            test_group: false,
-            composition: "{}".into(),
-            area: "[]".into(),
-            fingerprint: "f".into(),
-            author_id: mayor,
-        })
-        .await
-        .unwrap();
-    alerts
-        .release_alert(
-            id,
-            &Release {
-                fingerprint: "f".into(),
-                from: AlertState::Draft,
-                approver: None,
-                by: mayor,
-                now: 0,
-                sent: "2026-11-29T10:00:00+00:00".into(),
-                recipients: "{}".into(),
-                texts: vec![PlannedText {
-                    channel: "sms".into(),
-                    language: "fr".into(),
-                    subject: String::new(),
-                    body: "EXERCICE - Nuage toxique: fermez portes et fenêtres.".into(),
-                }],
-                deliveries: (0..RECIPIENTS)
-                    .map(|i| PlannedDelivery {
-                        channel: "sms".into(),
-                        language: "fr".into(),
-                        address: number(i),
-                    })
-                    .collect(),
-                priority: Priority::Practice,
-            },
-        )
-        .await
-        .unwrap();
-    id
 }
 
 fn write_config(dir: &Path, url: &str, nats: &Nats, smsc: &LoopbackSmsc) -> PathBuf {
@@ -314,7 +241,7 @@ async fn a_killed_worker_leaves_only_its_reported_window_to_be_sent_again() {
     };
     let url = db.url.clone();
     let store = Store::open(&url).await.unwrap();
-    let alert = release(&store).await;
+    let alert = common::release_sms_alert(&store, "queue-1", RECIPIENTS).await;
     let smsc = LoopbackSmsc::start("secret")
         .await
         .expect("the SMSC starts");
@@ -397,7 +324,7 @@ async fn dispatch_pauses_while_nats_is_down_and_resumes_without_loss() {
     };
     let url = db.url.clone();
     let store = Store::open(&url).await.unwrap();
-    let alert = release(&store).await;
+    let alert = common::release_sms_alert(&store, "queue-1", RECIPIENTS).await;
     let smsc = LoopbackSmsc::start("secret")
         .await
         .expect("the SMSC starts");

@@ -462,3 +462,84 @@ impl Drop for TestApp {
         crieur_testkit::drop_postgres_schema_later(&self.db_url);
     }
 }
+
+/// The `i`th synthetic recipient's phone number.
+pub fn recipient(i: usize) -> String {
+    format!("+3247{i:07}")
+}
+
+/// Releases an Exercise alert with one SMS to each of `recipients` synthetic
+/// numbers ([`recipient`]), straight through the store: the dispatch tests' load.
+pub async fn release_sms_alert(
+    store: &crieur_store::Store,
+    identifier: &str,
+    recipients: usize,
+) -> i64 {
+    use crieur_store::{
+        AlertState, NewAccount, NewAlert, PlannedDelivery, PlannedText, Priority, Release,
+    };
+    let mayor = store
+        .accounts()
+        .create_account(&NewAccount {
+            username: "mayor".into(),
+            display_name: "Mayor".into(),
+            role: crieur_domain::access::Role::Mayor,
+            territory: "62063".parse().unwrap(),
+            password_hash: "not used".into(),
+            totp_secret: None,
+        })
+        .await
+        .unwrap()
+        .id;
+    let alerts = store.alerts();
+    let incident = alerts
+        .open_incident("Seveso", "62063".parse().unwrap(), mayor)
+        .await
+        .unwrap();
+    let id = alerts
+        .create_alert(&NewAlert {
+            incident_id: incident.id,
+            identifier: identifier.into(),
+            territory: "62063".parse().unwrap(),
+            status: "Exercise".into(),
+            msg_type: "Alert".into(),
+            references_id: None,
+            test_group: false,
+            composition: "{}".into(),
+            area: "[]".into(),
+            fingerprint: "f".into(),
+            author_id: mayor,
+        })
+        .await
+        .unwrap();
+    alerts
+        .release_alert(
+            id,
+            &Release {
+                fingerprint: "f".into(),
+                from: AlertState::Draft,
+                approver: None,
+                by: mayor,
+                now: 0,
+                sent: "2026-11-29T10:00:00+00:00".into(),
+                recipients: "{}".into(),
+                texts: vec![PlannedText {
+                    channel: "sms".into(),
+                    language: "fr".into(),
+                    subject: String::new(),
+                    body: "EXERCICE - Nuage toxique: fermez portes et fenêtres.".into(),
+                }],
+                deliveries: (0..recipients)
+                    .map(|i| PlannedDelivery {
+                        channel: "sms".into(),
+                        language: "fr".into(),
+                        address: recipient(i),
+                    })
+                    .collect(),
+                priority: Priority::Practice,
+            },
+        )
+        .await
+        .unwrap();
+    id
+}
