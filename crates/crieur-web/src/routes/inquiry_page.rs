@@ -14,7 +14,9 @@ use crate::i18n::{Lang, Tr};
 use crate::relatives_index::{list_entry, person_sought};
 use crate::routes::inquiries::wording;
 use crate::routes::pages::Layout;
-use crate::routes::relatives::{InquiryRow, full_name, incident_for, inquiry_row, when};
+use crate::routes::relatives::{
+    InquiryRow, flash_error, full_name, incident_for, inquiry_row, when,
+};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -277,9 +279,7 @@ async fn page(
         "state" => Some(tr.t("relatives.done.state").to_owned()),
         _ => None,
     };
-    let error = (!q.error.is_empty() && q.error.starts_with("relatives."))
-        .then(|| tr.t(&q.error).to_owned())
-        .filter(|m| !m.starts_with("relatives."));
+    let error = flash_error(tr, &q.error);
     Ok(InquiryPage {
         csrf: staff.csrf().to_owned(),
         id,

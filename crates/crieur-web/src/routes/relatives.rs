@@ -10,6 +10,7 @@ use crate::AppState;
 use crate::auth::{Staff, audit, now};
 use crate::error::{ApiError, PageError};
 use crate::i18n::{Lang, Tr};
+use crate::routes::desk::Choice;
 use crate::routes::pages::Layout;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -137,16 +138,18 @@ fn list_row(tr: &Tr, l: &PersonList) -> ListRow {
     }
 }
 
-pub(crate) struct Choice {
-    pub value: &'static str,
-    pub label: String,
+/// The message a redirect names in `?error=KEY`, when KEY is one of the
+/// relatives line's messages (anything else in the address is ignored).
+pub(crate) fn flash_error(tr: &Tr, key: &str) -> Option<String> {
+    let text = tr.t(key);
+    (key.starts_with("relatives.") && text != key).then(|| text.to_owned())
 }
 
 pub(crate) fn kind_choices(tr: &Tr) -> Vec<Choice> {
     LIST_KINDS
         .iter()
         .map(|k| Choice {
-            value: list_kind_key(*k),
+            value: list_kind_key(*k).to_owned(),
             label: tr
                 .t(&format!("relatives.kind.{}", list_kind_key(*k)))
                 .to_owned(),
@@ -207,11 +210,7 @@ async fn page(
         "list" => Some(tr.t("relatives.list_added").to_owned()),
         _ => None,
     };
-    let error = q
-        .error
-        .starts_with("relatives.")
-        .then(|| tr.t(&q.error).to_owned())
-        .filter(|m| !m.starts_with("relatives."));
+    let error = flash_error(tr, &q.error);
     Ok(RelativesPage {
         csrf: staff.csrf().to_owned(),
         incident_id: id,
